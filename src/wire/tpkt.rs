@@ -102,6 +102,7 @@ pub fn encode_tpkt(tpdu: &[u8], out: &mut Vec<u8>) -> Result<(), WireError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -4,4 +4,7 @@
 //! wire layer: parsers (and the few encoders the prober needs) for every PDU of RDP connection setup.
 #![forbid(unsafe_code)]
 
+pub mod decode;
+pub mod fuzz_targets;
+pub mod hexinput;
 pub mod wire;

@@ -1,8 +1,7 @@
 #![forbid(unsafe_code)]
 
-fn main() -> std::process::ExitCode {
-    rdpdiag_cli::run()
-}
+mod cli;
 
-#[path = "cli.rs"]
-mod rdpdiag_cli;
+fn main() -> std::process::ExitCode {
+    cli::run()
+}

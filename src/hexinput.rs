@@ -1,0 +1,112 @@
+//! Reads the bytes an engineer pastes: a plain hex stream (`0300001302f080…`, with or without spaces,
+//! colons or `0x`), Wireshark's "Copy as Hex + ASCII Dump", or `tcpdump -X` / `-xx` output.
+
+/// Why pasted text is not hex.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HexInputError {
+    #[error("line {line}: '{ch}' is not a hex digit")]
+    BadDigit { line: usize, ch: char },
+    #[error("odd number of hex digits ({0}): a byte is cut in half")]
+    OddDigits(usize),
+    #[error("no hex bytes found")]
+    Empty,
+}
+
+/// Turns pasted text into bytes. Offset columns and ASCII columns of dumps are recognised and dropped.
+pub fn parse_hex_input(text: &str) -> Result<Vec<u8>, HexInputError> {
+    let mut digits = String::new();
+    for (n, line) in text.lines().enumerate() {
+        let line_no = n + 1;
+        match dump_line_bytes(line) {
+            Some(hex) => digits.push_str(&hex),
+            None => plain_digits(line, line_no, &mut digits)?,
+        }
+    }
+    if digits.is_empty() {
+        return Err(HexInputError::Empty);
+    }
+    if digits.len() % 2 != 0 {
+        return Err(HexInputError::OddDigits(digits.len()));
+    }
+    hex::decode(&digits).map_err(|_| HexInputError::OddDigits(digits.len()))
+}
+
+/// A line of a hex dump: `0000   03 00 00 13 …   ascii` (Wireshark) or `0x0000:  0300 0013 …  ascii` (tcpdump).
+/// Returns its hex digits, or `None` when the line is not shaped like a dump line.
+fn dump_line_bytes(line: &str) -> Option<String> {
+    let trimmed = line.trim_start();
+    let (offset, rest) = trimmed.split_once([' ', '\t'])?;
+    let offset = offset
+        .strip_prefix("0x")
+        .unwrap_or(offset)
+        .trim_end_matches(':');
+    let is_offset =
+        (4..=8).contains(&offset.len()) && offset.chars().all(|c| c.is_ascii_hexdigit());
+    // Plain hex streams split into words would also match; a dump's offset is followed by two or more blanks.
+    if !is_offset || !(rest.starts_with(' ') || rest.starts_with('\t') || trimmed.contains(':')) {
+        return None;
+    }
+    let mut hex = String::new();
+    let body = rest.trim_start();
+    // Groups are separated by one blank; the ASCII column starts after two or more.
+    for group in body.split("  ").next().unwrap_or("").split(' ') {
+        let group_is_hex = !group.is_empty()
+            && group.len() % 2 == 0
+            && group.chars().all(|c| c.is_ascii_hexdigit());
+        if !group_is_hex {
+            break;
+        }
+        hex.push_str(group);
+    }
+    Some(hex)
+}
+
+fn plain_digits(line: &str, line_no: usize, digits: &mut String) -> Result<(), HexInputError> {
+    for word in line.split(|c: char| c.is_whitespace() || matches!(c, ':' | ',' | '-' | ';')) {
+        let word = word
+            .strip_prefix("0x")
+            .or_else(|| word.strip_prefix("0X"))
+            .unwrap_or(word);
+        if let Some(ch) = word.chars().find(|c| !c.is_ascii_hexdigit()) {
+            return Err(HexInputError::BadDigit { line: line_no, ch });
+        }
+        digits.push_str(word);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_streams_with_separators() {
+        assert_eq!(parse_hex_input("0300000b"), Ok(vec![3, 0, 0, 0x0b]));
+        assert_eq!(
+            parse_hex_input("03 00 00 0b\n06:d0"),
+            Ok(vec![3, 0, 0, 0x0b, 6, 0xd0])
+        );
+        assert_eq!(parse_hex_input("0x03,0x00"), Ok(vec![3, 0]));
+        assert_eq!(parse_hex_input("030"), Err(HexInputError::OddDigits(3)));
+        assert_eq!(
+            parse_hex_input("03zz"),
+            Err(HexInputError::BadDigit { line: 1, ch: 'z' })
+        );
+        assert_eq!(parse_hex_input("  \n"), Err(HexInputError::Empty));
+    }
+
+    #[test]
+    fn wireshark_hex_ascii_dump() {
+        let dump = "0000   03 00 00 13 0e d0 00 00 12 34 00 02 1f 08 00 08   .........4......\n\
+                    0010   00 00 00                                          ...\n";
+        let bytes = parse_hex_input(dump).unwrap_or_default();
+        assert_eq!(hex::encode(bytes), "030000130ed00000123400021f080008000000");
+    }
+
+    #[test]
+    fn tcpdump_x_dump() {
+        let dump = "\t0x0000:  0300 0013 0ed0 0000 1234 0002 1f08 0008  ...........4....\n\t0x0010:  0000 00                                  ...\n";
+        let bytes = parse_hex_input(dump).unwrap_or_default();
+        assert_eq!(hex::encode(bytes), "030000130ed00000123400021f080008000000");
+    }
+}

@@ -22,8 +22,12 @@ fn bench_one(c: &mut Criterion, name: &str, bytes: &[u8], parse: fn(&[u8]) -> bo
 fn x224(c: &mut Criterion) {
     let cc = hex::decode(CONNECTION_CONFIRM).unwrap_or_default();
     let cr = hex::decode(CONNECTION_REQUEST).unwrap_or_default();
-    bench_one(c, "connection_confirm", &cc, |b| parse_x224_packet(b).is_ok());
-    bench_one(c, "connection_request", &cr, |b| parse_x224_packet(b).is_ok());
+    bench_one(c, "connection_confirm", &cc, |b| {
+        parse_x224_packet(b).is_ok()
+    });
+    bench_one(c, "connection_request", &cr, |b| {
+        parse_x224_packet(b).is_ok()
+    });
 }
 
 criterion_group!(benches, x224);

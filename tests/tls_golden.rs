@@ -710,3 +710,40 @@ fn tpkt_is_not_a_tls_record() {
         Err(WireError::BadValue { .. })
     ));
 }
+
+/// A bad inner extension does not lose the ClientHello: the RDP hello of frame 8 with its supported_groups
+/// list length changed from 4 to 5.
+#[test]
+fn a_bad_extension_keeps_the_client_hello() {
+    let mut bytes = RDP_TO_SSL_F8.to_vec();
+    let at = bytes
+        .windows(6)
+        .position(|w| w == [0x00, 0x0a, 0x00, 0x06, 0x00, 0x04])
+        .unwrap();
+    bytes[at + 5] = 0x05;
+    let (_, record) = parse_tls_record(&bytes).unwrap();
+    let (_, m) = parse_handshake(record.fragment).unwrap();
+    let Handshake::ClientHello(ch) = m else {
+        panic!("{m:?}")
+    };
+    assert_eq!(ch.server_name(), Some("192.168.1.150"));
+    assert_eq!(ch.cipher_suites.len(), 12);
+    assert!(matches!(
+        ch.extensions[2],
+        Extension::Malformed {
+            ext_type: ExtensionType::SUPPORTED_GROUPS,
+            error: WireError::Truncated {
+                pdu: "supported_groups",
+                ..
+            },
+            ..
+        }
+    ));
+    assert_eq!(
+        ch.extensions[3],
+        Extension::Other {
+            ext_type: ExtensionType::EC_POINT_FORMATS,
+            body: &[1, 0]
+        }
+    );
+}

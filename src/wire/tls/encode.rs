@@ -98,7 +98,7 @@ pub struct ClientHelloSpec<'a> {
 /// TLS 1.0–1.2: `legacy_version` is the version, with server_name, supported_groups, ec_point_formats,
 /// signature_algorithms (1.2 only, RFC 5246 §7.4.1.4.1), extended_master_secret and renegotiation_info.
 /// TLS 1.3: `legacy_version` 0x0303 with server_name, supported_groups, signature_algorithms,
-/// supported_versions [TLS 1.3], psk_key_exchange_modes [psk_dhe_ke] and an x25519 key_share.
+/// supported_versions (TLS 1.3), psk_key_exchange_modes (psk_dhe_ke) and an x25519 key_share.
 /// Fails for other versions and for fields too long for their length prefix.
 pub fn encode_client_hello(spec: &ClientHelloSpec<'_>) -> Result<Vec<u8>, WireError> {
     let tls13 = match spec.version {

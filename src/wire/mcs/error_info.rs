@@ -67,6 +67,7 @@ fn lookup(value: u32) -> Option<(&'static str, &'static str)> {
 
 /// (value, name, meaning), sorted by value. Checked against MS-RDPBCGR 2.2.5.1.1 as mirrored by FreeRDP's
 /// and IronRDP's tables.
+#[rustfmt::skip]
 const ERROR_INFO: &[(u32, &str, &str)] = &[
     (0x0000, "ERRINFO_NONE", "no error"),
     (

@@ -33,7 +33,7 @@ pub enum CertError {
 }
 
 /// The subject public key (RFC 5280 §4.1.2.7).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub enum PublicKeySummary {
     /// RSA (RFC 3279 §2.3.1); `bits` is the modulus length.
     Rsa { bits: u32 },
@@ -47,7 +47,7 @@ pub enum PublicKeySummary {
 }
 
 /// RFC 5280 §4.2.1.3 KeyUsage bits, bit `n` of the ASN.1 BIT STRING as `1 << n`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct KeyUsageBits(pub u16);
 
 impl KeyUsageBits {
@@ -88,7 +88,7 @@ impl KeyUsageBits {
 }
 
 /// What a validity period (RFC 5280 §4.1.2.5) says about one instant. Days are whole days, rounded down.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Validity {
     NotYetValid { days_until: i64 },
     Valid { days_left: i64 },
@@ -96,7 +96,7 @@ pub enum Validity {
 }
 
 /// The facts of one certificate that the diagnosis uses.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CertSummary {
     /// Subject and issuer as RFC 4514 strings (last RDN first, `,` between RDNs, `+` inside one).
     pub subject: String,

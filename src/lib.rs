@@ -5,6 +5,8 @@
 #![forbid(unsafe_code)]
 
 pub mod decode;
+pub mod diagnose;
 pub mod fuzz_targets;
 pub mod hexinput;
+pub mod session;
 pub mod wire;

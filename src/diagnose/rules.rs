@@ -1,0 +1,1032 @@
+//! The rule table. Order matters only as a tie-break between findings of equal severity and confidence.
+//! Ids are the stable contract of `../shared/knowledge/causes.md` (plus `cert-expiring-soon` and
+//! `tls-legacy-version` for advisories the catalogue describes without an id).
+
+use super::facts::{Chain, Close, Closing, Facts};
+use super::{Confidence, Severity};
+use crate::session::{Direction, Event, Stage};
+use crate::wire::cert::Validity;
+use crate::wire::rdp_neg::{FailureCode, SecurityProtocols};
+
+/// What a rule's check returns when it applies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub confidence: Confidence,
+    /// Overrides the rule's default severity (certificate facts are failures only when they stopped the client).
+    pub severity: Option<Severity>,
+    /// Specifics appended to the rule's title.
+    pub detail: Option<String>,
+    /// Timeline entries and a line of words for each.
+    pub evidence: Vec<(usize, String)>,
+}
+
+impl Hit {
+    fn new(
+        confidence: Confidence,
+        detail: impl Into<String>,
+        evidence: Vec<(usize, String)>,
+    ) -> Option<Self> {
+        Some(Self {
+            confidence,
+            severity: None,
+            detail: Some(detail.into()),
+            evidence,
+        })
+    }
+}
+
+/// One rule: a cause, and a pure check over the facts.
+pub struct Rule {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub severity: Severity,
+    pub explains: &'static [&'static str],
+    pub remedy: &'static str,
+    pub host_checks: &'static [&'static str],
+    pub lookalikes: &'static [&'static str],
+    pub check: fn(&Facts<'_>) -> Option<Hit>,
+}
+
+const SOCKET_CLOSED: &[&str] = &["0x904 with extended 0x7 (as the Windows client reports it)"];
+const CONNECT_FAILED: &[&str] = &["0x204 (the client could not connect)"];
+const NO_CODES: &[&str] = &[];
+
+const SCHANNEL_KEY: &str = "System log, source Schannel, event 36870: fatal error accessing the TLS server credential private key (MachineKeys permissions, corrupt key)";
+const SCHANNEL_CRED: &str = "System log, source Schannel, event 36871: fatal error creating a TLS server credential (protocol or cipher policy, no usable certificate)";
+const SCHANNEL_CIPHER: &str = "System log, source Schannel, event 36874: a TLS connection request arrived with no cipher suite in common";
+const SCHANNEL_ALERT: &str = "System log, source Schannel, event 36888: the fatal alert the server generated, with its internal state";
+const TS_1057: &str = "System log, TermService (RemoteConnectionManager) event 1057: failed to create a new self-signed certificate";
+const TS_1058: &str = "System log, TermService (RemoteConnectionManager) event 1058: failed to replace the expired self-signed certificate";
+const RDP_TCP_KEYS: &str = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\WinStations\\RDP-Tcp: SecurityLayer, UserAuthentication, MinEncryptionLevel, SSLCertificateSHA1Hash";
+const CERT_STORE: &str = "certlm.msc → Remote Desktop → Certificates: the RDP certificate, its dates, and that it has a private key";
+const LISTENER: &str = "on the server: `netstat -ano | findstr :3389` (a listener on the port), and that the Remote Desktop Services (TermService) service runs";
+const FIREWALL: &str = "inbound firewall rule \"Remote Desktop - User Mode (TCP-In)\" on the server, and network ACLs / security groups on the path";
+const CLIENT_AUTH_LEVEL: &str = "client: the .rdp file's `authentication level` and `enablecredsspsupport`, or the client's security settings";
+const LOGON_EVENTS: &str = "Security log on the server: event 4625 (failed logon) with its status and sub-status for this client";
+const CREDSSP_POLICY: &str = "Group Policy \"Encryption Oracle Remediation\" (CredSSP) on both sides, and that both have the 2018 CredSSP updates";
+
+fn ms(us: i64) -> String {
+    if us.abs() >= 10_000_000 {
+        format!("{:.1} s", us as f64 / 1e6)
+    } else {
+        format!("{:.1} ms", us as f64 / 1e3)
+    }
+}
+
+fn evidence_line(f: &Facts<'_>, i: usize, text: impl Into<String>) -> (usize, String) {
+    let _ = f;
+    (i, text.into())
+}
+
+fn closing_words(c: &Closing) -> &'static str {
+    match (c.dir, c.how) {
+        (Direction::ServerToClient, Close::Fin) => "the server closed the connection (FIN)",
+        (Direction::ServerToClient, Close::Rst) => "the server reset the connection (RST)",
+        (Direction::ServerToClient, Close::FatalAlert) => "the server sent a fatal TLS alert",
+        (Direction::ServerToClient, Close::EncryptedAlert) => {
+            "the server sent an encrypted TLS alert"
+        }
+        (Direction::ServerToClient, Close::Disconnect) => "the server sent a disconnect",
+        (Direction::ClientToServer, Close::Fin) => "the client closed the connection (FIN)",
+        (Direction::ClientToServer, Close::Rst) => "the client reset the connection (RST)",
+        (Direction::ClientToServer, Close::FatalAlert) => "the client sent a fatal TLS alert",
+        (Direction::ClientToServer, Close::EncryptedAlert) => {
+            "the client sent an encrypted TLS alert"
+        }
+        (Direction::ClientToServer, Close::Disconnect) => "the client sent a disconnect",
+    }
+}
+
+// ---- transport ----
+
+fn tcp_refused(f: &Facts<'_>) -> Option<Hit> {
+    let (i, e) = f.first(|e| matches!(e, Event::TcpRefused { .. }))?;
+    let rtt = match e.event {
+        Event::TcpRefused { rtt_us: Some(us) } => format!(" {} after the SYN", ms(us)),
+        _ => String::new(),
+    };
+    Hit::new(
+        Confidence::Certain,
+        "RST answered the SYN",
+        vec![evidence_line(
+            f,
+            i,
+            format!("RST in answer to the SYN{rtt}: nothing listens on that port"),
+        )],
+    )
+}
+
+fn tcp_unreachable(f: &Facts<'_>) -> Option<Hit> {
+    let (i, e) = f.first(|e| matches!(e, Event::IcmpUnreachable { .. }))?;
+    let Event::IcmpUnreachable {
+        icmp_type,
+        code,
+        reporter,
+    } = &e.event
+    else {
+        return None;
+    };
+    let text =
+        format!("ICMP destination unreachable (type {icmp_type}, code {code}) from {reporter}");
+    Hit::new(Confidence::Certain, text.clone(), vec![(i, text)])
+}
+
+fn tcp_filtered(f: &Facts<'_>) -> Option<Hit> {
+    let (i, e) = f.first(|e| matches!(e, Event::TcpNoAnswer { .. }))?;
+    let Event::TcpNoAnswer { syns, waited_us } = e.event else {
+        return None;
+    };
+    let text = format!("{syns} SYN(s) unanswered for {}", ms(waited_us));
+    Hit::new(Confidence::Likely, text.clone(), vec![(i, text)])
+}
+
+// ---- X.224 ----
+
+fn not_rdp(f: &Facts<'_>) -> Option<Hit> {
+    let (i, e) = f.first(|e| matches!(e, Event::NotRdp { .. }))?;
+    let Event::NotRdp {
+        first_bytes,
+        looks_like,
+    } = &e.event
+    else {
+        return None;
+    };
+    let who = e.dir.map_or("a side", |d| d.who());
+    let text = format!("the {who} sent {looks_like}, not TPKT/X.224 (first bytes {first_bytes})");
+    Hit::new(
+        Confidence::Certain,
+        format!("the {who} speaks {looks_like}"),
+        vec![(i, text)],
+    )
+}
+
+fn malformed_reply(f: &Facts<'_>) -> Option<Hit> {
+    let before_established = |i: usize| f.established.is_none_or(|est| i < est);
+    let (i, e) = f.timeline.entries.iter().enumerate().find(|(i, e)| {
+        e.dir == Some(Direction::ServerToClient)
+            && before_established(*i)
+            && matches!(
+                e.event,
+                Event::ConnectionConfirm {
+                    well_formed: false,
+                    ..
+                } | Event::Malformed { .. }
+                    | Event::Unexpected { .. }
+            )
+    })?;
+    let text = match &e.event {
+        Event::ConnectionConfirm { .. } => {
+            "the Connection Confirm's RDP_NEG_RSP length field is not 8".to_string()
+        }
+        Event::Malformed { pdu, error } => format!("{pdu} breaks its own structure: {error}"),
+        Event::Unexpected { expected, got } => format!("expected {expected}, got {got}"),
+        _ => return None,
+    };
+    Hit::new(Confidence::Certain, text.clone(), vec![(i, text)])
+}
+
+fn server_silent(f: &Facts<'_>) -> Option<Hit> {
+    let (t, te) = f.first(|e| matches!(e, Event::Timeout { .. }))?;
+    let Event::Timeout { waited_us } = te.event else {
+        return None;
+    };
+    // The last thing the client sent before the timeout, and nothing from the server since.
+    let (last, le) = f
+        .timeline
+        .entries
+        .iter()
+        .enumerate()
+        .take(t)
+        .rev()
+        .find(|(_, e)| e.dir == Some(Direction::ClientToServer))?;
+    if f.sent_after(last, Direction::ServerToClient)
+        && f.timeline
+            .entries
+            .iter()
+            .skip(last)
+            .take(t.saturating_sub(last))
+            .any(|e| e.dir == Some(Direction::ServerToClient))
+    {
+        return None;
+    }
+    let after = match le.event {
+        Event::ConnectionRequest { .. } => "the Connection Request",
+        Event::TlsClientHello { .. } => "the TLS ClientHello",
+        Event::TcpSyn => return None,
+        _ => "the client's last message",
+    };
+    Hit::new(
+        Confidence::Likely,
+        format!("no answer to {after} in {}", ms(waited_us)),
+        vec![
+            (last, format!("{after} sent")),
+            (t, format!("nothing from the server for {}", ms(waited_us))),
+        ],
+    )
+}
+
+fn close_after_request(f: &Facts<'_>, how: Close) -> Option<Hit> {
+    let req = f.request?;
+    let c = f.failed_close()?;
+    if f.sent_after(req, Direction::ServerToClient)
+        || c.dir != Direction::ServerToClient
+        || c.how != how
+        || c.entry < req
+    {
+        return None;
+    }
+    let gap = f.gap_us(req, c.entry).unwrap_or(0);
+    Hit::new(
+        Confidence::Certain,
+        format!("{} after the Connection Request", ms(gap)),
+        vec![
+            (req, "Connection Request sent".to_string()),
+            (
+                c.entry,
+                format!(
+                    "{} {} later, without a Connection Confirm",
+                    closing_words(&c),
+                    ms(gap)
+                ),
+            ),
+        ],
+    )
+}
+
+fn server_reset_after_request(f: &Facts<'_>) -> Option<Hit> {
+    close_after_request(f, Close::Rst)
+}
+
+fn server_closed_after_request(f: &Facts<'_>) -> Option<Hit> {
+    close_after_request(f, Close::Fin)
+}
+
+// ---- negotiation ----
+
+fn neg_failure(f: &Facts<'_>, wanted: Option<FailureCode>) -> Option<Hit> {
+    let (i, e) = f.first(|e| matches!(e, Event::NegotiationFailure { .. }))?;
+    let Event::NegotiationFailure { failure_code, name } = &e.event else {
+        return None;
+    };
+    let code = FailureCode(*failure_code);
+    let matches = match wanted {
+        Some(w) => code == w,
+        None => code.name().is_none(),
+    };
+    if !matches {
+        return None;
+    }
+    let requested = f
+        .requested
+        .map_or_else(|| "nothing".to_string(), |r| r.to_string());
+    let mut ev = vec![(i, format!("RDP_NEG_FAILURE {name} ({failure_code:#x})"))];
+    if let Some(r) = f.request {
+        ev.insert(0, (r, format!("the client requested {requested}")));
+    }
+    Hit::new(
+        Confidence::Certain,
+        format!("{name}, the client requested {requested}"),
+        ev,
+    )
+}
+
+macro_rules! neg_rule {
+    ($fn_name:ident, $code:expr) => {
+        fn $fn_name(f: &Facts<'_>) -> Option<Hit> {
+            neg_failure(f, $code)
+        }
+    };
+}
+neg_rule!(neg_ssl_required, Some(FailureCode::SSL_REQUIRED_BY_SERVER));
+neg_rule!(
+    neg_ssl_not_allowed,
+    Some(FailureCode::SSL_NOT_ALLOWED_BY_SERVER)
+);
+neg_rule!(
+    neg_ssl_cert_not_on_server,
+    Some(FailureCode::SSL_CERT_NOT_ON_SERVER)
+);
+neg_rule!(
+    neg_inconsistent_flags,
+    Some(FailureCode::INCONSISTENT_FLAGS)
+);
+neg_rule!(
+    neg_hybrid_required,
+    Some(FailureCode::HYBRID_REQUIRED_BY_SERVER)
+);
+neg_rule!(
+    neg_ssl_with_user_auth_required,
+    Some(FailureCode::SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER)
+);
+neg_rule!(neg_unknown_failure, None);
+
+fn security_layer_mismatch(f: &Facts<'_>) -> Option<Hit> {
+    let requested = f.requested?;
+    let req = f.request?;
+    if let (Some(cc), Some(selected)) = (f.confirm, f.selected) {
+        let downgraded = selected == SecurityProtocols::RDP && requested != SecurityProtocols::RDP;
+        let foreign = selected.0 & !requested.0 != 0;
+        if !(downgraded || foreign) {
+            return None;
+        }
+        let ev = vec![
+            (req, format!("the client requested {requested}")),
+            (
+                cc,
+                format!("the server selected {selected}, which the client did not request"),
+            ),
+        ];
+        let detail = format!("requested {requested}, selected {selected}");
+        return match f.failed_close() {
+            Some(c)
+                if c.dir == Direction::ClientToServer
+                    && !f.sent_after(cc, Direction::ClientToServer) =>
+            {
+                let mut ev = ev;
+                ev.push((
+                    c.entry,
+                    format!("{} without sending anything more", closing_words(&c)),
+                ));
+                Hit::new(Confidence::Certain, detail, ev)
+            }
+            _ if f.established.is_some() => Some(Hit {
+                confidence: Confidence::Certain,
+                severity: Some(Severity::Advisory),
+                detail: Some(detail),
+                evidence: ev,
+            }),
+            _ => Hit::new(Confidence::Likely, detail, ev),
+        };
+    }
+    // A client that offered only standard security, answered by a bare confirm and then a disconnect:
+    // the server requires TLS or NLA (xrdp does this; Windows sends SSL_REQUIRED_BY_SERVER instead).
+    let cc = f.confirm?;
+    if requested != SecurityProtocols::RDP || f.selected.is_some() {
+        return None;
+    }
+    let (d, _) = f.after(cc).find(|(_, e)| {
+        matches!(
+            e.event,
+            Event::McsDisconnectUltimatum { .. } | Event::X224Disconnect { .. }
+        ) && e.dir == Some(Direction::ServerToClient)
+    })?;
+    if f.first(|e| matches!(e, Event::McsConnectResponse { .. }))
+        .is_some()
+    {
+        return None;
+    }
+    let why = if f.sent_neg_request {
+        "the client offered only standard RDP security"
+    } else {
+        "the client sent no RDP_NEG_REQ (standard RDP security only)"
+    };
+    Hit::new(
+        Confidence::Likely,
+        "the server hung up on a client offering only standard RDP security",
+        vec![
+            (f.request?, why.to_string()),
+            (
+                d,
+                "the server disconnected before the MCS connect response: it wants TLS or NLA"
+                    .to_string(),
+            ),
+        ],
+    )
+}
+
+fn legacy_no_negotiation(f: &Facts<'_>) -> Option<Hit> {
+    let cc = f.confirm?;
+    if !f.sent_neg_request || f.selected.is_some() || f.requested == Some(SecurityProtocols::RDP) {
+        return None;
+    }
+    let e = f.entry(cc)?;
+    if !matches!(
+        e.event,
+        Event::ConnectionConfirm {
+            well_formed: true,
+            ..
+        }
+    ) {
+        return None;
+    }
+    let severity = f.established.map(|_| Severity::Advisory);
+    let ev = vec![
+        (f.request?, format!("the client requested {}", f.requested?)),
+        (
+            cc,
+            "the Connection Confirm carries no RDP_NEG_RSP: the server does not negotiate"
+                .to_string(),
+        ),
+    ];
+    Some(Hit {
+        confidence: Confidence::Certain,
+        severity,
+        detail: Some("the server ignored RDP_NEG_REQ".to_string()),
+        evidence: ev,
+    })
+}
+
+// ---- TLS ----
+
+fn alert_rule(
+    f: &Facts<'_>,
+    descriptions: &[u8],
+    from: Option<Direction>,
+    confidence: Confidence,
+) -> Option<Hit> {
+    let (i, e) = f.first(
+        |e| matches!(e, Event::TlsAlert { description, .. } if descriptions.contains(description)),
+    )?;
+    if from.is_some_and(|d| e.dir != Some(d)) || f.established.is_some_and(|est| est < i) {
+        return None;
+    }
+    let Event::TlsAlert { name, .. } = &e.event else {
+        return None;
+    };
+    let who = e.dir.map_or("a side", |d| d.who());
+    let mut ev = Vec::new();
+    if let Some((ch, ce)) = f.client_hello.and_then(|c| Some((c, f.entry(c)?))) {
+        if let Event::TlsClientHello {
+            max_version,
+            supported_versions,
+            cipher_suites,
+            ..
+        } = &ce.event
+        {
+            ev.push((
+                ch,
+                format!(
+                    "ClientHello offers up to {max_version} ({} versions listed, {} cipher suites)",
+                    supported_versions.len(),
+                    cipher_suites.len()
+                ),
+            ));
+        }
+    }
+    if let Some((sh, se)) = f.server_hello.and_then(|s| Some((s, f.entry(s)?))) {
+        if let Event::TlsServerHello {
+            version_name,
+            cipher_suite_name,
+            ..
+        } = &se.event
+        {
+            ev.push((
+                sh,
+                format!("ServerHello chose {version_name} with {cipher_suite_name}"),
+            ));
+        }
+    }
+    ev.push((i, format!("the {who} sent the fatal alert {name}")));
+    Hit::new(confidence, format!("{name} from the {who}"), ev)
+}
+
+fn tls_version_mismatch(f: &Facts<'_>) -> Option<Hit> {
+    alert_rule(f, &[70, 86], None, Confidence::Certain)
+}
+
+fn tls_no_shared_cipher(f: &Facts<'_>) -> Option<Hit> {
+    alert_rule(
+        f,
+        &[40, 71],
+        Some(Direction::ServerToClient),
+        Confidence::Likely,
+    )
+}
+
+fn tls_server_abort(f: &Facts<'_>) -> Option<Hit> {
+    let ch = f.client_hello?;
+    if f.server_hello.is_some_and(|sh| sh > ch) {
+        return None;
+    }
+    let c = f.failed_close()?;
+    if c.dir != Direction::ServerToClient || c.entry < ch {
+        return None;
+    }
+    let gap = f.gap_us(ch, c.entry).unwrap_or(0);
+    let ev = vec![
+        (ch, "TLS ClientHello sent".to_string()),
+        (
+            c.entry,
+            format!(
+                "{} {} later, with no ServerHello",
+                closing_words(&c),
+                ms(gap)
+            ),
+        ),
+    ];
+    match c.how {
+        Close::Fin | Close::Rst => Hit::new(
+            Confidence::Likely,
+            format!(
+                "{} after the ClientHello, no ServerHello and no alert",
+                ms(gap)
+            ),
+            ev,
+        ),
+        // An alert with a description the version and cipher rules do not claim.
+        Close::FatalAlert => {
+            let e = f.entry(c.entry)?;
+            match &e.event {
+                Event::TlsAlert {
+                    description, name, ..
+                } if ![40, 70, 71, 86].contains(description) => Hit::new(
+                    Confidence::Possible,
+                    format!("the server refused the ClientHello with {name}"),
+                    ev,
+                ),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The client ended the connection after seeing the server's side of the handshake: it rejected the server.
+fn client_aborted_after_handshake(f: &Facts<'_>) -> Option<Hit> {
+    let sh = f.server_hello?;
+    let c = f.failed_close()?;
+    if c.dir != Direction::ClientToServer || c.entry < sh {
+        return None;
+    }
+    // The last thing the server sent before the client gave up.
+    let (last_srv, ls) = f
+        .timeline
+        .entries
+        .iter()
+        .enumerate()
+        .take(c.entry)
+        .rev()
+        .find(|(_, e)| e.dir == Some(Direction::ServerToClient))?;
+    let what = match &ls.event {
+        Event::TlsServerHelloDone => "ServerHelloDone (its certificate)",
+        Event::TlsCertificate { .. } => "certificate",
+        Event::TlsEncryptedHandshake { .. } | Event::TlsChangeCipherSpec => "Finished",
+        Event::TlsApplicationData { .. } => "CredSSP answer",
+        Event::TlsServerHello { .. } => "ServerHello",
+        _ => "last message",
+    };
+    let gap = f.gap_us(last_srv, c.entry).unwrap_or(0);
+    let mid_credssp = c.stage == Stage::CredSsp
+        && f.sent_after(f.tls_done.unwrap_or(sh), Direction::ClientToServer);
+    let mut ev = vec![
+        (last_srv, format!("the server sent its {what}")),
+        (c.entry, format!("{} {} later", closing_words(&c), ms(gap))),
+    ];
+    if let Some(chain) = f.chains.last() {
+        if let Some(leaf) = chain.leaf() {
+            ev.push((
+                chain.entry,
+                format!(
+                    "the server's certificate: {} (issuer {})",
+                    leaf.subject, leaf.issuer
+                ),
+            ));
+        }
+    }
+    let (confidence, detail) = if mid_credssp {
+        (Confidence::Likely, format!("the client stopped during CredSSP, {} after the server's {what}, without sending credentials", ms(gap)))
+    } else {
+        (
+            Confidence::Certain,
+            format!(
+                "the client ended the connection {} after the server's {what}",
+                ms(gap)
+            ),
+        )
+    };
+    Hit::new(confidence, detail, ev)
+}
+
+fn tls_legacy_version(f: &Facts<'_>) -> Option<Hit> {
+    let sh = f.server_hello?;
+    let Event::TlsServerHello {
+        version,
+        version_name,
+        ..
+    } = &f.entry(sh)?.event
+    else {
+        return None;
+    };
+    if *version > 0x0302 {
+        return None;
+    }
+    Hit::new(
+        Confidence::Certain,
+        format!("the server chose {version_name}"),
+        vec![(
+            sh,
+            format!("ServerHello chose {version_name}, deprecated (RFC 8996)"),
+        )],
+    )
+}
+
+// ---- certificates ----
+
+/// A certificate fact is a failure when the client rejected the server after seeing it, else advice.
+fn cert_severity(f: &Facts<'_>, hard: bool) -> (Severity, Confidence) {
+    let rejected = f.failed_close().is_some_and(|c| {
+        c.dir == Direction::ClientToServer
+            && f.server_hello.is_some_and(|sh| c.entry > sh)
+            && matches!(c.stage, Stage::TlsHandshake | Stage::CredSsp)
+    });
+    match (rejected, hard) {
+        (true, true) => (Severity::Failure, Confidence::Likely),
+        (true, false) => (Severity::Failure, Confidence::Possible),
+        (false, _) => (Severity::Advisory, Confidence::Certain),
+    }
+}
+
+fn cert_rule(
+    f: &Facts<'_>,
+    hard: bool,
+    judge: impl Fn(&Chain<'_>) -> Option<String>,
+) -> Option<Hit> {
+    let (chain, words) = f.chains.iter().find_map(|c| Some((c, judge(c)?)))?;
+    let (severity, confidence) = cert_severity(f, hard);
+    Some(Hit {
+        confidence,
+        severity: Some(severity),
+        detail: Some(words.clone()),
+        evidence: vec![(chain.entry, words)],
+    })
+}
+
+fn day(unix: i64) -> String {
+    // Days since the epoch to a calendar date (proleptic Gregorian), for human text.
+    let days = unix.div_euclid(86_400);
+    let (z, era_len) = (days + 719_468, 146_097);
+    let era = z.div_euclid(era_len);
+    let doe = z - era * era_len;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+fn cert_expired(f: &Facts<'_>) -> Option<Hit> {
+    cert_rule(f, true, |c| {
+        c.parsed().find_map(|s| match s.validity_at(c.judged_at) {
+            Validity::Expired { days_ago } => Some(format!(
+                "{} expired on {} ({days_ago} days before it was seen)",
+                s.subject,
+                day(s.not_after)
+            )),
+            _ => None,
+        })
+    })
+}
+
+fn cert_not_yet_valid(f: &Facts<'_>) -> Option<Hit> {
+    cert_rule(f, true, |c| {
+        c.parsed().find_map(|s| match s.validity_at(c.judged_at) {
+            Validity::NotYetValid { .. } => Some(format!(
+                "{} is valid only from {} (a clock is wrong, or it was issued early)",
+                s.subject,
+                day(s.not_before)
+            )),
+            _ => None,
+        })
+    })
+}
+
+fn cert_expiring_soon(f: &Facts<'_>) -> Option<Hit> {
+    let warn = f.ctx.warn_days;
+    let (chain, words) = f.chains.iter().find_map(|c| {
+        let leaf = c.leaf()?;
+        match leaf.validity_at(c.judged_at) {
+            Validity::Valid { days_left } if days_left <= warn => Some((
+                c,
+                format!(
+                    "{} expires on {} ({days_left} days left)",
+                    leaf.subject,
+                    day(leaf.not_after)
+                ),
+            )),
+            _ => None,
+        }
+    })?;
+    Some(Hit {
+        confidence: Confidence::Certain,
+        severity: Some(Severity::Advisory),
+        detail: Some(words.clone()),
+        evidence: vec![(chain.entry, words)],
+    })
+}
+
+fn cert_name_mismatch(f: &Facts<'_>) -> Option<Hit> {
+    let name = f.server_name.as_deref()?;
+    cert_rule(f, false, |c| {
+        let leaf = c.leaf()?;
+        (!leaf.matches_name(name)).then(|| {
+            let names: Vec<&str> = leaf
+                .san_dns
+                .iter()
+                .chain(leaf.common_names.iter())
+                .map(String::as_str)
+                .collect();
+            format!(
+                "the client used \"{name}\", the certificate names {}",
+                if names.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    names.join(", ")
+                }
+            )
+        })
+    })
+}
+
+fn cert_self_signed(f: &Facts<'_>) -> Option<Hit> {
+    cert_rule(f, false, |c| {
+        let leaf = c.leaf()?;
+        (leaf.self_issued && leaf.self_signature_valid != Some(false)).then(|| {
+            format!(
+                "{} is self-signed (SHA-256 {})",
+                leaf.subject, leaf.sha256_fingerprint
+            )
+        })
+    })
+}
+
+fn cert_untrusted(f: &Facts<'_>) -> Option<Hit> {
+    cert_rule(f, false, |c| {
+        let leaf = c.leaf()?;
+        if leaf.self_issued {
+            return None;
+        }
+        let last = c.parsed().last()?;
+        (!last.self_issued).then(|| format!("the chain ends at {}, issued by {} which the server did not send: the client must already trust it", last.subject, last.issuer))
+    })
+}
+
+fn cert_weak_key(f: &Facts<'_>) -> Option<Hit> {
+    cert_rule(f, false, |c| {
+        c.parsed()
+            .find(|s| s.weak_key())
+            .map(|s| format!("{} has a {:?} key", s.subject, s.public_key))
+    })
+}
+
+fn cert_weak_signature(f: &Facts<'_>) -> Option<Hit> {
+    cert_rule(f, false, |c| {
+        c.parsed()
+            .find(|s| s.weak_signature())
+            .map(|s| format!("{} is signed with {}", s.subject, s.signature_algorithm))
+    })
+}
+
+fn cert_wrong_usage(f: &Facts<'_>) -> Option<Hit> {
+    cert_rule(f, true, |c| {
+        let leaf = c.leaf()?;
+        (!leaf.server_auth_allowed()).then(|| {
+            format!(
+                "{} does not allow server authentication (EKU {:?})",
+                leaf.subject, leaf.extended_key_usage
+            )
+        })
+    })
+}
+
+// ---- CredSSP ----
+
+/// The CredSSP flight a close came after: (client flights, server flights) before it.
+fn credssp_flights(f: &Facts<'_>, before: usize) -> (u32, u32) {
+    let start = f.tls_done.unwrap_or(0);
+    f.timeline
+        .entries
+        .iter()
+        .enumerate()
+        .skip(start)
+        .take(before.saturating_sub(start))
+        .fold((0, 0), |(c, s), (_, e)| match (&e.event, e.dir) {
+            (Event::TlsApplicationData { .. }, Some(Direction::ClientToServer)) => (c + 1, s),
+            (Event::TlsApplicationData { .. }, Some(Direction::ServerToClient)) => (c, s + 1),
+            _ => (c, s),
+        })
+}
+
+fn nla_auth_failed(f: &Facts<'_>) -> Option<Hit> {
+    let c = f.failed_close()?;
+    if c.stage != Stage::CredSsp || c.dir != Direction::ServerToClient {
+        return None;
+    }
+    let (client, server) = credssp_flights(f, c.entry);
+    let (confidence, after) = match client {
+        0 => return None,
+        1 => (
+            Confidence::Possible,
+            "the client's first CredSSP message (NTLM/Kerberos negotiation)",
+        ),
+        2 => (
+            Confidence::Likely,
+            "the client's authentication (NTLM AUTHENTICATE / Kerberos AP-REQ)",
+        ),
+        _ => (
+            Confidence::Likely,
+            "the client's credentials (TSRequest authInfo)",
+        ),
+    };
+    let ev = vec![(f.tls_done?, format!("TLS done; CredSSP began ({client} client and {server} server flights before the close)")), (c.entry, format!("{} after {after}", closing_words(&c)))];
+    Hit::new(
+        confidence,
+        format!("{} after {after}", closing_words(&c)),
+        ev,
+    )
+}
+
+fn credssp_version_mismatch(f: &Facts<'_>) -> Option<Hit> {
+    let c = f.failed_close()?;
+    if c.stage != Stage::CredSsp {
+        return None;
+    }
+    let (client, server) = credssp_flights(f, c.entry);
+    let early = (c.dir == Direction::ServerToClient && client == 1)
+        || (c.dir == Direction::ClientToServer && server >= 1 && client <= 2);
+    early.then(|| Hit {
+        confidence: Confidence::Possible,
+        severity: None,
+        detail: Some(format!(
+            "{} early in CredSSP ({client} client, {server} server flights)",
+            closing_words(&c)
+        )),
+        evidence: vec![(
+            c.entry,
+            format!(
+                "{} early in CredSSP: one side may refuse the other's CredSSP version",
+                closing_words(&c)
+            ),
+        )],
+    })
+}
+
+fn early_user_auth_denied(f: &Facts<'_>) -> Option<Hit> {
+    if !f.selected?.contains(SecurityProtocols::HYBRID_EX) {
+        return None;
+    }
+    let c = f.failed_close()?;
+    if c.stage != Stage::SecureChannel
+        || f.sent_after(f.tls_done?, Direction::ClientToServer) && credssp_flights(f, c.entry).0 > 3
+    {
+        return None;
+    }
+    Hit::new(Confidence::Likely, "the connection ended right after the server's Early User Authorization Result", vec![(c.entry, format!("{} after the server's third CredSSP-stage flight (the 4-byte Early User Authorization Result)", closing_words(&c)))])
+}
+
+// ---- RDP ----
+
+fn server_denied_connection(f: &Facts<'_>) -> Option<Hit> {
+    let (i, _) = f.first(|e| matches!(e, Event::SetErrorInfo { error_info: 7, .. }))?;
+    Hit::new(
+        Confidence::Certain,
+        "Set Error Info PDU ERRINFO_SERVER_DENIED_CONNECTION",
+        vec![(
+            i,
+            "the server sent Set Error Info 0x7 (ERRINFO_SERVER_DENIED_CONNECTION)".to_string(),
+        )],
+    )
+}
+
+fn server_disconnected(f: &Facts<'_>) -> Option<Hit> {
+    if let Some((i, e)) = f.first(|e| {
+        matches!(
+            e,
+            Event::SetErrorInfo { .. }
+                | Event::McsDisconnectUltimatum { .. }
+                | Event::X224Disconnect { .. }
+        )
+    }) {
+        let words = match &e.event {
+            Event::SetErrorInfo { error_info: 7, .. } => return None,
+            Event::SetErrorInfo { error_info, name } => {
+                format!("Set Error Info {name} ({error_info:#x})")
+            }
+            Event::McsDisconnectUltimatum { name, .. } => {
+                format!("MCS Disconnect Provider Ultimatum ({name})")
+            }
+            Event::X224Disconnect { name, .. } => format!("X.224 Disconnect Request ({name})"),
+            _ => return None,
+        };
+        if e.dir == Some(Direction::ServerToClient) && f.established.is_none_or(|est| i < est) {
+            return Hit::new(
+                Confidence::Likely,
+                words.clone(),
+                vec![(i, format!("the server sent {words}"))],
+            );
+        }
+    }
+    let c = f.failed_close()?;
+    (c.dir == Direction::ServerToClient
+        && matches!(c.stage, Stage::SecureChannel | Stage::StandardSecurity)
+        && f.selected
+            .is_none_or(|s| !s.contains(SecurityProtocols::HYBRID_EX)))
+    .then(|| Hit {
+        confidence: Confidence::Possible,
+        severity: None,
+        detail: Some(format!("{} during {}", closing_words(&c), c.stage.label())),
+        evidence: vec![(
+            c.entry,
+            format!("{} during {}", closing_words(&c), c.stage.label()),
+        )],
+    })
+}
+
+// ---- advisories ----
+
+fn weak_standard_rdp_security(f: &Facts<'_>) -> Option<Hit> {
+    let (i, e) = f.first(
+        |e| matches!(e, Event::McsConnectResponse { encryption_method: Some(m), .. } if *m != 0),
+    )?;
+    let Event::McsConnectResponse {
+        encryption_method_name,
+        encryption_level_name,
+        ..
+    } = &e.event
+    else {
+        return None;
+    };
+    let words = format!(
+        "standard RDP security: RC4 {}, level {}",
+        encryption_method_name.as_deref().unwrap_or("?"),
+        encryption_level_name.as_deref().unwrap_or("?")
+    );
+    Hit::new(Confidence::Certain, words.clone(), vec![(i, words)])
+}
+
+fn path_degraded(f: &Facts<'_>) -> Option<Hit> {
+    let slow = |a: Option<usize>, b: Option<usize>, limit: i64, what: &str| {
+        let (a, b) = (a?, b?);
+        let gap = f.gap_us(a, b)?;
+        (gap > limit).then(|| (b, format!("{what} took {}", ms(gap))))
+    };
+    let syn = f.first(|e| matches!(e, Event::TcpSyn)).map(|(i, _)| i);
+    let syn_ack = f
+        .first(|e| matches!(e, Event::TcpConnected { .. }))
+        .map(|(i, _)| i);
+    let ev: Vec<(usize, String)> = [
+        slow(syn, syn_ack, 300_000, "the TCP handshake"),
+        slow(f.request, f.confirm, 1_000_000, "the X.224 exchange"),
+        slow(
+            f.client_hello,
+            f.server_hello,
+            1_000_000,
+            "the ClientHello → ServerHello exchange",
+        ),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if ev.is_empty() {
+        return None;
+    }
+    let detail = ev
+        .iter()
+        .map(|(_, t)| t.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    Hit::new(Confidence::Possible, detail, ev)
+}
+
+/// The rules, in table order.
+pub static RULES: &[Rule] = &[
+    Rule { id: "tcp-refused", title: "Connection refused", severity: Severity::Failure, explains: CONNECT_FAILED, remedy: "Nothing listens on that port: check the RDP listener's port (PortNumber under RDP-Tcp) and that the Remote Desktop Services service runs.", host_checks: &[LISTENER], lookalikes: &[], check: tcp_refused },
+    Rule { id: "tcp-unreachable", title: "Rejected by the network", severity: Severity::Failure, explains: CONNECT_FAILED, remedy: "A firewall or router rejects the connection: check the inbound rule, the host firewall and the route.", host_checks: &[FIREWALL], lookalikes: &[], check: tcp_unreachable },
+    Rule { id: "tcp-filtered", title: "No answer to the TCP connection", severity: Severity::Failure, explains: CONNECT_FAILED, remedy: "A firewall drops the traffic (or the host is down): allow TCP 3389 in (\"Remote Desktop - User Mode (TCP-In)\") and on the path.", host_checks: &[FIREWALL, "that the host is up and has that address"], lookalikes: &[], check: tcp_filtered },
+    Rule { id: "not-rdp", title: "Not an RDP server", severity: Severity::Failure, explains: SOCKET_CLOSED, remedy: "Another service answers on this port, or the port is wrong: point the client at the RDP listener.", host_checks: &[LISTENER], lookalikes: &[], check: not_rdp },
+    Rule { id: "malformed-reply", title: "Malformed reply", severity: Severity::Failure, explains: SOCKET_CLOSED, remedy: "The server (or a middlebox rewriting traffic) sends broken PDUs: capture next to the server to see which one.", host_checks: &["whether a proxy, load balancer or IPS sits between client and server"], lookalikes: &[], check: malformed_reply },
+    Rule { id: "server-silent", title: "The server never answered", severity: Severity::Failure, explains: SOCKET_CLOSED, remedy: "The listener is hung, or a middlebox swallows the traffic: restart Remote Desktop Services; capture on the server side.", host_checks: &[LISTENER], lookalikes: &[], check: server_silent },
+    Rule { id: "server-reset-after-request", title: "Server reset the connection after the Connection Request", severity: Severity::Failure, explains: SOCKET_CLOSED, remedy: "The listener rejects this client (connection limit, IP restriction, overload), or an IPS/firewall resets RDP.", host_checks: &["RD Session Host connection limits and IP restrictions", "IPS/firewall logs for resets of RDP"], lookalikes: &["server-closed-after-request"], check: server_reset_after_request },
+    Rule { id: "server-closed-after-request", title: "Server closed the connection after the Connection Request", severity: Severity::Failure, explains: SOCKET_CLOSED, remedy: "The listener rejects this client: connection limit, IP restriction or an overloaded server.", host_checks: &["RD Session Host connection limits and IP restrictions", "TerminalServices-RemoteConnectionManager operational log"], lookalikes: &["server-reset-after-request"], check: server_closed_after_request },
+    Rule { id: "neg-ssl-required", title: "Server requires TLS", severity: Severity::Failure, explains: SOCKET_CLOSED, remedy: "Let the client use TLS (or NLA): the client's authentication level / security settings forbid it.", host_checks: &[CLIENT_AUTH_LEVEL, RDP_TCP_KEYS], lookalikes: &[], check: neg_ssl_required },
+    Rule { id: "neg-ssl-not-allowed", title: "Server allows only standard RDP security", severity: Severity::Failure, explains: SOCKET_CLOSED, remedy: "The server is forced to standard RDP security (SecurityLayer=0): raise it to 1 (negotiate) or 2 (TLS).", host_checks: &[RDP_TCP_KEYS], lookalikes: &[], check: neg_ssl_not_allowed },
+    Rule { id: "neg-ssl-cert-not-on-server", title: "Server has no usable certificate", severity: Severity::Failure, explains: SOCKET_CLOSED, remedy: "Recreate the self-signed RDP certificate (delete it from the Remote Desktop store and restart TermService) or assign a valid one.", host_checks: &[CERT_STORE, TS_1057, TS_1058], lookalikes: &["tls-server-abort"], check: neg_ssl_cert_not_on_server },
+    Rule { id: "neg-inconsistent-flags", title: "Client sent inconsistent negotiation flags", severity: Severity::Failure, explains: SOCKET_CLOSED, remedy: "The client's requested protocols contradict the security already in effect: check the client software and its settings.", host_checks: &[CLIENT_AUTH_LEVEL], lookalikes: &[], check: neg_inconsistent_flags },
+    Rule { id: "neg-hybrid-required", title: "Server requires NLA (CredSSP)", severity: Severity::Failure, explains: SOCKET_CLOSED, remedy: "Enable CredSSP (NLA) on the client, or relax UserAuthentication on the server.", host_checks: &[CLIENT_AUTH_LEVEL, RDP_TCP_KEYS], lookalikes: &[], check: neg_hybrid_required },
+    Rule { id: "neg-ssl-with-user-auth-required", title: "Server requires TLS with a client certificate", severity: Severity::Failure, explains: SOCKET_CLOSED, remedy: "The server requires certificate-based client authentication: give the client a certificate or change the server's policy.", host_checks: &[RDP_TCP_KEYS], lookalikes: &[], check: neg_ssl_with_user_auth_required },
+    Rule { id: "neg-unknown-failure", title: "Unknown negotiation failure", severity: Severity::Failure, explains: SOCKET_CLOSED, remedy: "The server sent a failure code the specification does not define: check the server software.", host_checks: &[], lookalikes: &[], check: neg_unknown_failure },
+    Rule { id: "security-layer-mismatch", title: "Security layer mismatch", severity: Severity::Failure, explains: SOCKET_CLOSED, remedy: "Align the server's SecurityLayer / UserAuthentication policy with what clients offer.", host_checks: &[RDP_TCP_KEYS, CLIENT_AUTH_LEVEL], lookalikes: &["server-disconnected"], check: security_layer_mismatch },
+    Rule { id: "legacy-no-negotiation", title: "Server does not negotiate security", severity: Severity::Failure, explains: SOCKET_CLOSED, remedy: "A pre-RDP 5.2 server, or one ignoring negotiation, offers only standard RDP security: upgrade or reconfigure it for TLS.", host_checks: &[RDP_TCP_KEYS], lookalikes: &[], check: legacy_no_negotiation },
+    Rule { id: "tls-version-mismatch", title: "No TLS version in common", severity: Severity::Failure, explains: SOCKET_CLOSED, remedy: "Enable TLS 1.2 on the server (SChannel protocols), or the version the client requires.", host_checks: &["SChannel protocol keys: HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols", SCHANNEL_CRED, SCHANNEL_ALERT], lookalikes: &[], check: tls_version_mismatch },
+    Rule { id: "tls-no-shared-cipher", title: "No TLS cipher suite in common", severity: Severity::Failure, explains: SOCKET_CLOSED, remedy: "Align cipher suite order and FIPS policy on both sides.", host_checks: &[SCHANNEL_CIPHER, "Group Policy \"SSL Cipher Suite Order\" and \"System cryptography: Use FIPS compliant algorithms\""], lookalikes: &["tls-server-abort"], check: tls_no_shared_cipher },
+    Rule { id: "tls-server-abort", title: "Server aborted the TLS handshake", severity: Severity::Failure, explains: SOCKET_CLOSED, remedy: "The server cannot use its certificate or key (expired or corrupt self-signed certificate, a key or hash its policy refuses, a key it cannot open). Delete the RDP self-signed certificate and restart TermService, or assign a valid certificate.", host_checks: &[SCHANNEL_KEY, SCHANNEL_CRED, TS_1057, TS_1058, CERT_STORE, "permissions on C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys"], lookalikes: &["tls-no-shared-cipher", "tls-version-mismatch"], check: tls_server_abort },
+    Rule { id: "cert-expired", title: "Certificate expired", severity: Severity::Failure, explains: SOCKET_CLOSED, remedy: "Renew it: delete the expired certificate from the Remote Desktop store and restart TermService (a new self-signed one is made), or re-issue.", host_checks: &[CERT_STORE, TS_1058], lookalikes: &[], check: cert_expired },
+    Rule { id: "cert-not-yet-valid", title: "Certificate not yet valid", severity: Severity::Failure, explains: SOCKET_CLOSED, remedy: "Fix the server's or client's clock, or re-issue the certificate.", host_checks: &["`w32tm /query /status` on both sides"], lookalikes: &[], check: cert_not_yet_valid },
+    Rule { id: "cert-wrong-usage", title: "Certificate not for server authentication", severity: Severity::Failure, explains: SOCKET_CLOSED, remedy: "Re-issue with the Server Authentication EKU (and digitalSignature / keyEncipherment).", host_checks: &[CERT_STORE], lookalikes: &[], check: cert_wrong_usage },
+    Rule { id: "cert-name-mismatch", title: "Certificate name does not match", severity: Severity::Failure, explains: SOCKET_CLOSED, remedy: "Re-issue the certificate with the name clients use in its SAN, or connect by that name.", host_checks: &[CERT_STORE], lookalikes: &[], check: cert_name_mismatch },
+    Rule { id: "cert-self-signed", title: "Self-signed certificate", severity: Severity::Failure, explains: SOCKET_CLOSED, remedy: "Deploy a CA-issued certificate, or trust this one on the clients.", host_checks: &[CERT_STORE], lookalikes: &["cert-untrusted"], check: cert_self_signed },
+    Rule { id: "cert-untrusted", title: "Certificate chain incomplete", severity: Severity::Failure, explains: SOCKET_CLOSED, remedy: "Send the full chain, and make sure clients trust its root.", host_checks: &[CERT_STORE], lookalikes: &["cert-self-signed"], check: cert_untrusted },
+    Rule { id: "cert-weak-key", title: "Weak certificate key", severity: Severity::Failure, explains: SOCKET_CLOSED, remedy: "Re-issue with an RSA key of at least 2048 bits (or ECDSA P-256).", host_checks: &[CERT_STORE], lookalikes: &[], check: cert_weak_key },
+    Rule { id: "cert-weak-signature", title: "Weak certificate signature", severity: Severity::Failure, explains: SOCKET_CLOSED, remedy: "Re-issue signed with SHA-256 or better.", host_checks: &[CERT_STORE], lookalikes: &[], check: cert_weak_signature },
+    Rule { id: "client-aborted-after-handshake", title: "Client rejected the server", severity: Severity::Failure, explains: SOCKET_CLOSED, remedy: "The client rejected the server after seeing it, most often its certificate (untrusted, expired, wrong name) or a certificate prompt: probe the server to see the certificate, and check the client's trust settings.", host_checks: &[CERT_STORE, "the client's event log: TerminalServices-ClientActiveXCore operational, event 1026 with the disconnect reason"], lookalikes: &["credssp-version-mismatch"], check: client_aborted_after_handshake },
+    Rule { id: "nla-auth-failed", title: "Network level authentication failed", severity: Severity::Failure, explains: SOCKET_CLOSED, remedy: "Check the credentials and the account's right to log on through Remote Desktop Services; check CredSSP patch levels on both sides.", host_checks: &[LOGON_EVENTS, "\"Allow log on through Remote Desktop Services\" and membership of Remote Desktop Users", CREDSSP_POLICY], lookalikes: &["credssp-version-mismatch"], check: nla_auth_failed },
+    Rule { id: "credssp-version-mismatch", title: "CredSSP version mismatch", severity: Severity::Failure, explains: SOCKET_CLOSED, remedy: "Patch both sides (CVE-2018-0886 updates) or align the \"Encryption Oracle Remediation\" policy.", host_checks: &[CREDSSP_POLICY], lookalikes: &["nla-auth-failed", "client-aborted-after-handshake"], check: credssp_version_mismatch },
+    Rule { id: "early-user-auth-denied", title: "Early user authorization denied", severity: Severity::Failure, explains: SOCKET_CLOSED, remedy: "The user may not log on through Remote Desktop: grant \"Allow log on through Remote Desktop Services\" (Remote Desktop Users group).", host_checks: &["\"Allow log on through Remote Desktop Services\" and \"Deny log on through Remote Desktop Services\" for the user", LOGON_EVENTS], lookalikes: &["nla-auth-failed"], check: early_user_auth_denied },
+    Rule { id: "server-denied-connection", title: "Server denied the connection", severity: Severity::Failure, explains: &["extended 0x7 (ERRINFO_SERVER_DENIED_CONNECTION)"], remedy: "Server policy, licensing or a connection limit refused the session: see the server's TerminalServices logs.", host_checks: &["TerminalServices-LocalSessionManager and RemoteConnectionManager operational logs", "RD licensing: grace period, license server reachable"], lookalikes: &[], check: server_denied_connection },
+    Rule { id: "server-disconnected", title: "Server disconnected during setup", severity: Severity::Failure, explains: SOCKET_CLOSED, remedy: "The server ended the setup after the security exchange: see its log for why.", host_checks: &["TerminalServices-LocalSessionManager and RemoteConnectionManager operational logs"], lookalikes: &["security-layer-mismatch"], check: server_disconnected },
+    Rule { id: "weak-standard-rdp-security", title: "Standard RDP security (RC4) in use", severity: Severity::Advisory, explains: NO_CODES, remedy: "Enable TLS and NLA (SecurityLayer=2, UserAuthentication=1).", host_checks: &[RDP_TCP_KEYS], lookalikes: &[], check: weak_standard_rdp_security },
+    Rule { id: "cert-expiring-soon", title: "Certificate expires soon", severity: Severity::Advisory, explains: NO_CODES, remedy: "Renew the certificate before it expires.", host_checks: &[CERT_STORE], lookalikes: &[], check: cert_expiring_soon },
+    Rule { id: "tls-legacy-version", title: "Deprecated TLS version", severity: Severity::Advisory, explains: NO_CODES, remedy: "Enable TLS 1.2 (and 1.3) on the server and disable TLS 1.0/1.1.", host_checks: &["SChannel protocol keys: HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols"], lookalikes: &[], check: tls_legacy_version },
+    Rule { id: "path-degraded", title: "Slow network path", severity: Severity::Advisory, explains: NO_CODES, remedy: "Network quality (VPN, MTU, latency): large graphics sessions suffer first.", host_checks: &["ping / MTU path discovery between client and server"], lookalikes: &[], check: path_degraded },
+];

@@ -1,0 +1,209 @@
+//! The phase machine of one connection, written as one transition table (`next`).
+
+use super::timeline::{Direction, Stage};
+use crate::wire::rdp_neg::SecurityProtocols;
+
+/// How many application-data flights (runs of records from one side) each side has sent inside TLS since
+/// the TLS handshake ended. CredSSP is judged from these: its content is encrypted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Flights {
+    pub client: u32,
+    pub server: u32,
+}
+
+impl Flights {
+    fn add(self, dir: Direction) -> Self {
+        match dir {
+            Direction::ClientToServer => Self {
+                client: self.client.saturating_add(1),
+                ..self
+            },
+            Direction::ServerToClient => Self {
+                server: self.server.saturating_add(1),
+                ..self
+            },
+        }
+    }
+}
+
+/// Where a connection is in its setup, carrying what later phases need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Nothing seen yet.
+    Idle,
+    /// SYN seen, no answer yet.
+    TcpHandshake,
+    /// TCP is up; the client has not sent its Connection Request yet.
+    AwaitRequest,
+    /// Connection Request seen; waiting for the Connection Confirm.
+    AwaitConfirm { requested: SecurityProtocols },
+    /// The server refused the negotiation (RDP_NEG_FAILURE, X.224 disconnect).
+    Refused,
+    /// A TLS-based protocol was selected; the TLS handshake is under way.
+    TlsHandshake { selected: SecurityProtocols },
+    /// TLS is up and CredSSP runs inside it.
+    CredSsp {
+        selected: SecurityProtocols,
+        flights: Flights,
+    },
+    /// TLS (and CredSSP where selected) is done; MCS connect runs inside TLS.
+    SecureChannel { client_sent: bool },
+    /// Standard RDP security: MCS connect in the clear.
+    StandardSecurity,
+    /// The secure channel is up.
+    Established,
+    /// The bytes stopped making sense at this stage; nothing more is parsed.
+    Broken { at: Stage },
+}
+
+/// What the session learned from one PDU or transport fact, as far as the phase machine cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Syn,
+    Connected,
+    Request(SecurityProtocols),
+    /// Connection Confirm with RDP_NEG_RSP.
+    Confirm(SecurityProtocols),
+    /// Connection Confirm without RDP_NEG_RSP: standard RDP security.
+    LegacyConfirm,
+    /// The server refused: RDP_NEG_FAILURE or an X.224 Disconnect Request.
+    Refusal,
+    /// Both sides finished the TLS handshake.
+    TlsDone,
+    /// A side started a new application-data flight inside TLS.
+    Flight(Direction),
+    /// MCS Connect-Response with a successful result under standard RDP security.
+    McsConnected,
+    /// Bytes that are not RDP, or a PDU that breaks its structure.
+    Broken,
+}
+
+impl Phase {
+    /// The stage this phase belongs to.
+    pub const fn stage(self) -> Stage {
+        match self {
+            Phase::Idle | Phase::TcpHandshake => Stage::Tcp,
+            Phase::AwaitRequest => Stage::X224Request,
+            Phase::AwaitConfirm { .. } | Phase::Refused => Stage::Negotiation,
+            Phase::TlsHandshake { .. } => Stage::TlsHandshake,
+            Phase::CredSsp { .. } => Stage::CredSsp,
+            Phase::SecureChannel { .. } => Stage::SecureChannel,
+            Phase::StandardSecurity => Stage::StandardSecurity,
+            Phase::Established => Stage::Established,
+            Phase::Broken { at } => at,
+        }
+    }
+}
+
+/// The transition table: one line per edge; anything else leaves the phase as it is.
+///
+/// CredSSP flights (MS-CSSP 3.1.5): client NEGOTIATE (1), server CHALLENGE (1), client AUTHENTICATE with
+/// pubKeyAuth (2), server pubKeyAuth (2), client authInfo (3, with MCS Connect-Initial right behind it for
+/// HYBRID); for HYBRID_EX the server's third flight is the Early User Authorization Result.
+pub fn next(phase: Phase, signal: Signal) -> Phase {
+    use Direction::{ClientToServer as C, ServerToClient as S};
+    use Phase as P;
+    use Signal as G;
+    let ex = SecurityProtocols::HYBRID_EX;
+    match (phase, signal) {
+        (P::Idle, G::Syn) => P::TcpHandshake,
+        (P::Idle | P::TcpHandshake, G::Connected) => P::AwaitRequest,
+        (P::Idle | P::TcpHandshake | P::AwaitRequest, G::Request(requested)) => {
+            P::AwaitConfirm { requested }
+        }
+        (P::AwaitConfirm { .. }, G::Confirm(selected)) if selected.uses_tls() => {
+            P::TlsHandshake { selected }
+        }
+        (P::AwaitConfirm { .. }, G::Confirm(_) | G::LegacyConfirm) => P::StandardSecurity,
+        (P::AwaitConfirm { .. } | P::StandardSecurity, G::Refusal) => P::Refused,
+        (P::TlsHandshake { selected }, G::TlsDone) if selected.uses_credssp() => P::CredSsp {
+            selected,
+            flights: Flights::default(),
+        },
+        (P::TlsHandshake { .. }, G::TlsDone) => P::SecureChannel { client_sent: false },
+        (P::CredSsp { selected, flights }, G::Flight(C))
+            if flights.client >= 2 && !selected.contains(ex) =>
+        {
+            P::SecureChannel { client_sent: true }
+        }
+        (P::CredSsp { selected, flights }, G::Flight(S))
+            if flights.server >= 2 && selected.contains(ex) =>
+        {
+            P::SecureChannel { client_sent: false }
+        }
+        (P::CredSsp { selected, flights }, G::Flight(dir)) => P::CredSsp {
+            selected,
+            flights: flights.add(dir),
+        },
+        (P::SecureChannel { .. }, G::Flight(C)) => P::SecureChannel { client_sent: true },
+        (P::SecureChannel { client_sent: true }, G::Flight(S)) => P::Established,
+        (P::StandardSecurity, G::McsConnected) => P::Established,
+        (P::Established, _) => P::Established,
+        (p, G::Broken) => P::Broken { at: p.stage() },
+        (p, _) => p,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(signals: &[Signal]) -> Phase {
+        signals.iter().fold(Phase::Idle, |p, s| next(p, *s))
+    }
+
+    #[test]
+    fn hybrid_ex_reaches_established_after_the_fourth_server_flight() {
+        use Direction::{ClientToServer as C, ServerToClient as S};
+        let start = [
+            Signal::Syn,
+            Signal::Connected,
+            Signal::Request(SecurityProtocols(0xb)),
+            Signal::Confirm(SecurityProtocols::HYBRID_EX),
+            Signal::TlsDone,
+        ];
+        let mut phase = run(&start);
+        assert!(matches!(phase, Phase::CredSsp { .. }));
+        let flights = [C, S, C, S, C, S, C];
+        for dir in flights {
+            phase = next(phase, Signal::Flight(dir));
+            assert_ne!(phase, Phase::Established);
+        }
+        assert_eq!(next(phase, Signal::Flight(S)), Phase::Established);
+    }
+
+    #[test]
+    fn hybrid_reaches_established_after_the_third_server_flight() {
+        use Direction::{ClientToServer as C, ServerToClient as S};
+        let mut phase = run(&[
+            Signal::Request(SecurityProtocols(3)),
+            Signal::Confirm(SecurityProtocols::HYBRID),
+            Signal::TlsDone,
+        ]);
+        for dir in [C, S, C, S, C] {
+            phase = next(phase, Signal::Flight(dir));
+        }
+        assert_eq!(phase, Phase::SecureChannel { client_sent: true });
+        assert_eq!(next(phase, Signal::Flight(S)), Phase::Established);
+    }
+
+    #[test]
+    fn standard_security_and_refusal() {
+        let p = run(&[
+            Signal::Request(SecurityProtocols::RDP),
+            Signal::LegacyConfirm,
+        ]);
+        assert_eq!(p, Phase::StandardSecurity);
+        assert_eq!(next(p, Signal::McsConnected), Phase::Established);
+        assert_eq!(
+            run(&[Signal::Request(SecurityProtocols::SSL), Signal::Refusal]),
+            Phase::Refused
+        );
+        assert_eq!(
+            run(&[Signal::Connected, Signal::Broken]),
+            Phase::Broken {
+                at: Stage::X224Request
+            }
+        );
+    }
+}

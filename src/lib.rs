@@ -8,5 +8,6 @@ pub mod decode;
 pub mod diagnose;
 pub mod fuzz_targets;
 pub mod hexinput;
+pub mod report;
 pub mod session;
 pub mod wire;

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod decode;
+pub mod explain;
 pub mod fuzz_targets;
 pub mod hexinput;
 pub mod wire;

@@ -22,11 +22,15 @@ pub fn write_text(explanations: &[Explanation], out: &mut dyn Write) -> io::Resu
                 CodeKind::TlsAlert | CodeKind::SchannelEvent | CodeKind::TermServiceEvent => {
                     value.to_string()
                 }
-                _ if value < 10 => format!("{value:#x}"),
-                _ => format!("{value:#x} ({value})"),
+                CodeKind::NtStatus => format!("0x{value:08X}"),
+                _ if value < 10 => format!("0x{value:X}"),
+                _ => format!("0x{value:X} ({value})"),
             });
         writeln!(out, "{code} — {}", explanation.kind.label())?;
-        if explanation.value.map(|v| format!("{v:#x}")) != Some(explanation.name.clone()) {
+        if explanation
+            .value
+            .is_none_or(|v| format!("{v:#x}") != explanation.name)
+        {
             writeln!(out, "  name:    {}", explanation.name)?;
         }
         writeln!(out, "  meaning: {}", explanation.meaning)?;

@@ -1,11 +1,13 @@
 //! rdpdiag: where, and why, an RDP connection failed to set up its secure channel.
 //!
-//! The crate is layered as `../shared/design/ARCHITECTURE.md` describes. This version holds the pure
-//! wire layer: parsers (and the few encoders the prober needs) for every PDU of RDP connection setup.
+//! The crate is layered as `../shared/design/ARCHITECTURE.md` describes: `wire` (pure parsers),
+//! `session` (one observer per connection, a timeline of stages), `diagnose` (rules as data),
+//! `report` (text and JSON), `explain` (what a disconnect code means), and the drivers.
 #![forbid(unsafe_code)]
 
 pub mod decode;
 pub mod diagnose;
+pub mod explain;
 pub mod fuzz_targets;
 pub mod hexinput;
 pub mod report;

@@ -38,6 +38,9 @@ macro_rules! nt_statuses {
         impl NtStatus {
             $(pub const $name: Self = Self($value);)*
 
+            /// Every value this table names, in table order.
+            pub const ALL: &'static [Self] = &[$(Self::$name),*];
+
             /// The MS-ERREF name of a known value.
             pub fn name(self) -> Option<&'static str> {
                 match self.0 {

@@ -40,6 +40,11 @@ impl ErrorInfo {
         lookup(self.0).map(|(_, meaning)| meaning)
     }
 
+    /// Every value MS-RDPBCGR 2.2.5.1.1 names, in ascending order.
+    pub fn all() -> impl Iterator<Item = Self> {
+        ERROR_INFO.iter().map(|&(value, _, _)| Self(value))
+    }
+
     /// The range the value falls in (MS-RDPBCGR groups them so).
     pub fn category(self) -> &'static str {
         match self.0 {

@@ -567,3 +567,81 @@ fn copy(buf: &mut [u8], data: &[u8], start: usize, from: usize, to: usize) {
         dst.copy_from_slice(src);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    const KEY: FragmentKey = FragmentKey::V4 {
+        src: Ipv4Addr::new(10, 0, 0, 1),
+        dst: Ipv4Addr::new(10, 0, 0, 2),
+        identification: 1,
+        protocol: proto::TCP,
+    };
+
+    fn piece(offset: usize, more: bool, data: &[u8]) -> Fragment<'_> {
+        Fragment {
+            offset,
+            more,
+            first_header: proto::TCP,
+            data,
+        }
+    }
+
+    #[test]
+    fn a_last_fragment_shorter_than_the_bytes_held_cuts_them() {
+        let mut r = Reassembler::default();
+        assert_eq!(r.offer(KEY, piece(8, true, &[2; 16]), 0), Offer::Held);
+        // The last fragment says the datagram ends at 16: bytes [16, 24) are dropped.
+        assert_eq!(r.offer(KEY, piece(8, false, &[3; 8]), 0), Offer::Held);
+        assert_eq!(
+            r.offer(KEY, piece(0, true, &[1; 8]), 0),
+            Offer::Complete {
+                first_header: proto::TCP
+            }
+        );
+        assert_eq!(
+            r.delivered(),
+            &[1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2]
+        );
+        assert_eq!(r.stats().fragments_overlapping, 1);
+    }
+
+    #[test]
+    fn a_second_last_fragment_does_not_move_the_end() {
+        let mut r = Reassembler::default();
+        assert_eq!(r.offer(KEY, piece(8, false, &[2; 8]), 0), Offer::Held);
+        assert_eq!(r.offer(KEY, piece(8, false, &[3; 16]), 0), Offer::Held);
+        assert!(matches!(
+            r.offer(KEY, piece(0, true, &[1; 8]), 0),
+            Offer::Complete { .. }
+        ));
+        assert_eq!(r.delivered().len(), 16);
+        assert_eq!(r.delivered()[8..], [2; 8]);
+    }
+
+    #[test]
+    fn empty_fragments_do_not_complete_anything() {
+        let mut r = Reassembler::default();
+        assert_eq!(r.offer(KEY, piece(0, true, &[]), 0), Offer::Held);
+        assert_eq!(r.offer(KEY, piece(0, false, &[]), 0), Offer::Held);
+        assert_eq!(r.stats().datagrams_reassembled, 0);
+        r.expire(FRAGMENT_TIMEOUT_US + 1);
+        assert_eq!(r.stats().sets_expired, 1);
+    }
+
+    #[test]
+    fn timestamps_going_backwards_do_not_expire() {
+        let mut r = Reassembler::default();
+        assert_eq!(
+            r.offer(KEY, piece(0, true, &[1; 8]), 1_000_000),
+            Offer::Held
+        );
+        r.expire(i64::MIN);
+        r.expire(0);
+        assert_eq!(r.stats().sets_pending, 1);
+        r.expire(i64::MAX);
+        assert_eq!(r.stats().sets_pending, 0);
+    }
+}

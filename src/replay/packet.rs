@@ -692,3 +692,6 @@ impl Decoder {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

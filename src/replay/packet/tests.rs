@@ -260,9 +260,9 @@ fn vlan_tags_are_peeled_and_bounded() {
     );
 }
 
-#[test]
-fn ipv4_options_are_skipped() {
-    let packet = h(concat!(
+/// IPv4 with 8 bytes of options, carrying the shared TCP segment.
+fn ipv4_with_options() -> Vec<u8> {
+    let header = h(concat!(
         "47",       // ipv4: version 4, IHL 7 words (8 bytes of options)
         "00",       // DSCP/ECN
         "003b",     // total length 59
@@ -277,15 +277,20 @@ fn ipv4_options_are_skipped() {
         "010101",   // options: NOP NOP NOP
         "00",       // option: end of list
     ));
-    let frame = cat(&[&packet, &ipv4_tcp()[20..]]);
+    cat(&[&header, &ipv4_tcp()[20..]])
+}
+
+#[test]
+fn ipv4_options_are_skipped() {
+    let frame = ipv4_with_options();
     check_v4_golden(LinkType::Ipv4, &frame);
     let p = ip::parse_ipv4(&frame).unwrap();
     assert_eq!(p.header_len, 28);
 }
 
-#[test]
-fn ipv6_hop_by_hop_and_destination_options_are_walked() {
-    let frame = cat(&[
+/// IPv6 with hop-by-hop and destination options before the shared TCP segment.
+fn ipv6_with_options() -> Vec<u8> {
+    cat(&[
         &h(concat!(
             "60000000",                         // ipv6: version 6
             "0037",                             // payload length 55 (8 + 16 + 31)
@@ -302,8 +307,12 @@ fn ipv6_hop_by_hop_and_destination_options_are_walked() {
             "010c000000000000000000000000",     // option: PadN, 12 bytes
         )),
         &ipv6_tcp()[40..],
-    ]);
-    check_v6_golden(LinkType::Ipv6, &frame);
+    ])
+}
+
+#[test]
+fn ipv6_hop_by_hop_and_destination_options_are_walked() {
+    check_v6_golden(LinkType::Ipv6, &ipv6_with_options());
 }
 
 #[test]
@@ -355,9 +364,9 @@ fn ipv6_ah_esp_and_no_next_header() {
     );
 }
 
-#[test]
-fn icmp_unreachable_quoting_tcp() {
-    let frame = h(concat!(
+/// ICMP host unreachable from a router, quoting a TCP SYN's IPv4 header and first 8 bytes.
+fn icmp_unreachable() -> Vec<u8> {
+    h(concat!(
         "45",       // ipv4: version 4, IHL 5
         "c0",       // DSCP CS6
         "0038",     // total length 56
@@ -385,7 +394,12 @@ fn icmp_unreachable_quoting_tcp() {
         "c000",     // quoted tcp: source port 49152
         "0d3d",     // destination port 3389
         "01020304", // sequence number
-    ));
+    ))
+}
+
+#[test]
+fn icmp_unreachable_quoting_tcp() {
+    let frame = icmp_unreachable();
     assert_eq!(
         Decoder::new().decode(LinkType::Raw, &frame, 0),
         Ok(Decoded::IcmpUnreachable(IcmpUnreachable {
@@ -426,9 +440,9 @@ fn icmp_unreachable_quoting_tcp() {
     );
 }
 
-#[test]
-fn icmpv6_unreachable_quoting_tcp() {
-    let frame = h(concat!(
+/// ICMPv6 port unreachable from the destination, quoting the IPv6 header and TCP header of a SYN.
+fn icmpv6_unreachable() -> Vec<u8> {
+    h(concat!(
         "60000000",                         // ipv6: version 6
         "0044",                             // payload length 68 (8 + 40 + 20)
         "3a",                               // next header 58 (ICMPv6)
@@ -452,7 +466,12 @@ fn icmpv6_unreachable_quoting_tcp() {
         "5002",                             // data offset 5, SYN
         "2000",                             // window
         "00000000",                         // checksum, urgent pointer
-    ));
+    ))
+}
+
+#[test]
+fn icmpv6_unreachable_quoting_tcp() {
+    let frame = icmpv6_unreachable();
     assert_eq!(
         Decoder::new().decode(LinkType::Ipv6, &frame, 0),
         Ok(Decoded::IcmpUnreachable(IcmpUnreachable {
@@ -807,6 +826,10 @@ fn goldens() -> Vec<(LinkType, Vec<u8>)> {
         (LinkType::Raw, ipv4_tcp()),
         (LinkType::Ipv4, ipv4_tcp()),
         (LinkType::Ipv6, ipv6_tcp()),
+        (LinkType::Ipv4, ipv4_with_options()),
+        (LinkType::Ipv6, ipv6_with_options()),
+        (LinkType::Raw, icmp_unreachable()),
+        (LinkType::Ipv6, icmpv6_unreachable()),
         (LinkType::Ethernet, ndpi_rdp_over_tls_1()),
         (LinkType::Ethernet, ndpi_rdp_over_tls_4()),
         (LinkType::Ethernet, ndpi_rdp2_13()),
@@ -1079,7 +1102,7 @@ proptest! {
     }
 
     #[test]
-    fn mutated_goldens_never_panic(which in 0..16usize, edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6)) {
+    fn mutated_goldens_never_panic(which in 0..32usize, edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6)) {
         let goldens = goldens();
         let (link, mut frame) = goldens[which % goldens.len()].clone();
         for (at, byte) in edits {
@@ -1128,5 +1151,28 @@ proptest! {
         prop_assert!(!delivered.is_empty());
         prop_assert_eq!(&delivered[0], &payload);
         prop_assert!(delivered.iter().all(|got| got == &payload));
+    }
+}
+
+/// Writes `fuzz/seeds/packet/` from the golden frames: `cargo test write_fuzz_seeds -- --ignored`.
+#[test]
+#[ignore]
+fn write_fuzz_seeds() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/packet");
+    std::fs::create_dir_all(&dir).unwrap();
+    let index = |l: LinkType| LinkType::ALL.iter().position(|&x| x == l).unwrap() as u8;
+    for (i, (link, frame)) in goldens().into_iter().enumerate() {
+        let mut seed = vec![index(link)];
+        seed.extend(frame);
+        std::fs::write(dir.join(format!("golden_{i:02}_{}", link.name())), seed).unwrap();
+    }
+    for v in [V::V4, V::V6] {
+        let (_, pieces) = three_pieces(v, 1);
+        let mut seed = vec![index(pieces[0].0)];
+        for (_, f) in [&pieces[2], &pieces[0], &pieces[1]] {
+            seed.push(f.len() as u8);
+            seed.extend(f);
+        }
+        std::fs::write(dir.join(format!("fragments_{v:?}").to_lowercase()), seed).unwrap();
     }
 }

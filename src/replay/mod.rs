@@ -1,0 +1,3 @@
+//! The passive driver: captures replayed packet by packet into one `Session` per connection.
+pub mod ip;
+pub mod packet;

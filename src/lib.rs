@@ -8,6 +8,7 @@ pub mod decode;
 pub mod diagnose;
 pub mod fuzz_targets;
 pub mod hexinput;
+pub mod replay;
 pub mod report;
 pub mod session;
 pub mod wire;

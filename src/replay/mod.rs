@@ -1,0 +1,2 @@
+//! The passive driver: packets from captures or interfaces, reassembled per connection and direction.
+pub mod reasm;

@@ -16,6 +16,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("decode", decode),
     ("hexinput", hexinput),
     ("packet", packet),
+    ("reasm", reasm),
 ];
 
 /// Asserts that a parser's leftover is the tail of its input (fuzzing wants a panic when it is not).
@@ -98,5 +99,180 @@ fn decode_packet(
         || s.bytes_pending > MAX_FRAGMENT_SETS * MAX_FRAGMENT_BYTES
     {
         panic!("fragment reassembly past its limits");
+/// TCP reassembly of one direction. The input is a limit byte, then segments: a flags byte (bit 0 SYN,
+/// bit 1 FIN, bit 2 payload taken from the input instead of the stream, bit 3 flush first, bit 4 absolute
+/// seq), the seq (4 bytes LE when absolute, else 2 bytes LE, signed, from a base just below the 2^32
+/// wrap), a length byte, and for bit 2 that many payload bytes. Unless bit 2 was ever used, every payload
+/// byte is a function of its sequence number, so every delivered byte can be checked. Checks: the stream
+/// offset advances by exactly the Data and Gap sizes, never backwards; nothing after Fin; Fin once; no
+/// Conflict and the right bytes while the input is consistent; held bytes within the limit; the stats
+/// agree; nothing held after flush.
+#[allow(clippy::panic)]
+pub fn reasm(data: &[u8]) {
+    use crate::replay::reasm::{Delivery, Reassembler};
+
+    /// The byte every consistent segment carries at sequence number `seq`.
+    fn stream_byte(seq: u32) -> u8 {
+        seq.wrapping_mul(0x9E37_79B1).to_be_bytes()[0]
+    }
+    enum Got {
+        Data(Vec<u8>),
+        Gap(u64),
+        Conflict,
+        Fin,
+    }
+    #[derive(Default)]
+    struct Check {
+        offset: u64,
+        data: u64,
+        gaps: u64,
+        conflicts: u64,
+        fin: bool,
+        consistent: bool,
+    }
+    impl Check {
+        fn absorb(&mut self, got: Vec<Got>, r: &Reassembler, limit: usize) {
+            let start = r.start_seq();
+            for g in got {
+                // A differing retransmission may still be reported after the Fin; nothing else may.
+                if self.fin && !matches!(g, Got::Conflict) {
+                    panic!("delivery after Fin");
+                }
+                match g {
+                    Got::Data(bytes) => {
+                        if bytes.is_empty() {
+                            panic!("empty Data");
+                        }
+                        if self.consistent {
+                            let start =
+                                start.unwrap_or_else(|| panic!("Data before the stream started"));
+                            for (i, &b) in bytes.iter().enumerate() {
+                                let seq = start.wrapping_add((self.offset + i as u64) as u32);
+                                if b != stream_byte(seq) {
+                                    panic!(
+                                        "wrong byte delivered at offset {}",
+                                        self.offset + i as u64
+                                    );
+                                }
+                            }
+                        }
+                        self.offset += bytes.len() as u64;
+                        self.data += bytes.len() as u64;
+                    }
+                    Got::Gap(n) => {
+                        if n == 0 {
+                            panic!("empty Gap");
+                        }
+                        self.offset += n;
+                        self.gaps += n;
+                    }
+                    Got::Conflict => {
+                        if self.consistent {
+                            panic!("Conflict on consistent input");
+                        }
+                        self.conflicts += 1;
+                    }
+                    Got::Fin => self.fin = true,
+                }
+            }
+            let s = r.stats();
+            if r.offset() != self.offset {
+                panic!(
+                    "stream offset {} but deliveries add up to {}",
+                    r.offset(),
+                    self.offset
+                );
+            }
+            if (s.bytes_delivered, s.gap_bytes, s.conflicts)
+                != (self.data, self.gaps, self.conflicts)
+            {
+                panic!("stats disagree with deliveries");
+            }
+            if r.buffered_bytes() > limit {
+                panic!("{} bytes held over a limit of {limit}", r.buffered_bytes());
+            }
+        }
+    }
+
+    let Some((&limit, mut rest)) = data.split_first() else {
+        return;
+    };
+    let limit = usize::from(limit);
+    let mut r = Reassembler::with_limit(limit);
+    let mut check = Check {
+        consistent: true,
+        ..Check::default()
+    };
+    const BASE: u32 = 0xFFFF_FF00;
+    let mut packet = 0u64;
+    let mut payload = Vec::new();
+    while let Some((&flags, tail)) = rest.split_first() {
+        rest = tail;
+        packet += 1;
+        let (syn, fin, raw, flush, absolute) = (
+            flags & 1 != 0,
+            flags & 2 != 0,
+            flags & 4 != 0,
+            flags & 8 != 0,
+            flags & 16 != 0,
+        );
+        let mut got = Vec::new();
+        let mut record = |d: Delivery<'_>| {
+            got.push(match d {
+                Delivery::Data { bytes, .. } => Got::Data(bytes.to_vec()),
+                Delivery::Gap { bytes, .. } => Got::Gap(bytes),
+                Delivery::Conflict { .. } => Got::Conflict,
+                Delivery::Fin { .. } => Got::Fin,
+            })
+        };
+        let seq = if absolute {
+            let Some((b, tail)) = rest.split_first_chunk::<4>() else {
+                break;
+            };
+            rest = tail;
+            u32::from_le_bytes(*b)
+        } else {
+            let Some((b, tail)) = rest.split_first_chunk::<2>() else {
+                break;
+            };
+            rest = tail;
+            BASE.wrapping_add(i32::from(i16::from_le_bytes(*b)) as u32)
+        };
+        let Some((&len, tail)) = rest.split_first() else {
+            break;
+        };
+        rest = tail;
+        let len = usize::from(len);
+        payload.clear();
+        if raw {
+            let take = len.min(rest.len());
+            payload.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            check.consistent = false;
+        } else {
+            let first = seq.wrapping_add(u32::from(syn));
+            payload.extend((0..len as u32).map(|i| stream_byte(first.wrapping_add(i))));
+        }
+        if flush {
+            r.flush(packet, 0, &mut record);
+            if r.buffered_bytes() != 0 {
+                panic!("bytes held after flush");
+            }
+        }
+        r.segment(seq, syn, fin, &payload, packet, 0, &mut record);
+        check.absorb(got, &r, limit);
+    }
+    let mut got = Vec::new();
+    r.flush(packet + 1, 0, &mut |d| {
+        got.push(match d {
+            Delivery::Data { bytes, .. } => Got::Data(bytes.to_vec()),
+            Delivery::Gap { bytes, .. } => Got::Gap(bytes),
+            Delivery::Conflict { .. } => Got::Conflict,
+            Delivery::Fin { .. } => Got::Fin,
+        })
+    });
+    check.absorb(got, &r, limit);
+    if r.buffered_bytes() != 0 {
+        panic!("bytes held after flush");
     }
 }

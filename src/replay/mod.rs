@@ -1,3 +1,4 @@
-//! The passive driver: captures replayed packet by packet into one `Session` per connection.
+//! The passive driver.
 pub mod ip;
 pub mod packet;
+pub mod reasm;

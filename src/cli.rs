@@ -4,10 +4,13 @@
 use std::io::{self, IsTerminal, Read, Write};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use rdpdiag::decode::{decode, Layer, Verdict};
 use rdpdiag::hexinput::parse_hex_input;
+use rdpdiag::replay::flows::FlowOptions;
+use rdpdiag::replay::{replay_source, ReplayOptions, Source};
+use rdpdiag::report::{write_connection_json, write_connection_text, write_summary_json, write_summary_text, ConnectionReport, Expectation, Style, Summary};
 
 #[derive(Parser)]
 #[command(
@@ -30,6 +33,32 @@ enum Command {
         #[arg(long = "as", value_enum, default_value = "auto")]
         layer: Layer,
     },
+    /// Analyse captures (pcap, pcapng; `-` reads standard input): every RDP connection, where it broke and why.
+    Replay {
+        /// Capture files; `-` for standard input (`tcpdump -w - | rdpdiag replay -`).
+        #[arg(required = true)]
+        files: Vec<String>,
+        #[command(flatten)]
+        capture: CaptureArgs,
+        #[command(flatten)]
+        report: ReportArgs,
+    },
+    /// Watch a live interface and report each RDP connection as it completes (needs capture rights).
+    Watch {
+        /// The interface, e.g. `eth0` or `lo`.
+        #[arg(short = 'i', long = "interface")]
+        interface: String,
+        /// Stop after this many seconds.
+        #[arg(long = "for", value_name = "SECONDS")]
+        duration: Option<f64>,
+        /// Stop after this many connections.
+        #[arg(long, value_name = "N")]
+        count: Option<u64>,
+        #[command(flatten)]
+        capture: CaptureArgs,
+        #[command(flatten)]
+        report: ReportArgs,
+    },
     /// Explain disconnect codes: `0x904 0x7`, `2308`, `ERRINFO_...`, NTSTATUS, RDP_NEG failures, TLS alerts,
     /// Windows event ids, or the sentence the client showed ("error code 0x904, extended error code 0x7").
     Explain {
@@ -42,11 +71,75 @@ enum Command {
     },
 }
 
+/// What to read and how much to hold.
+#[derive(Args)]
+struct CaptureArgs {
+    /// A BPF filter applied before anything else, e.g. `host 10.0.0.9`.
+    #[arg(long, value_name = "BPF")]
+    filter: Option<String>,
+    /// Also treat this server port as RDP (content is recognised on any port; 3389 always counts).
+    #[arg(long = "port", value_name = "PORT")]
+    ports: Vec<u16>,
+    /// The most flows tracked at once.
+    #[arg(long, value_name = "N", default_value_t = rdpdiag::replay::flows::MAX_FLOWS)]
+    max_flows: usize,
+    /// The most RDP connections being set up at once.
+    #[arg(long, value_name = "N", default_value_t = rdpdiag::replay::flows::MAX_RDP_FLOWS)]
+    max_rdp_flows: usize,
+    /// Out-of-order bytes held per direction of a connection.
+    #[arg(long, value_name = "BYTES", default_value_t = rdpdiag::replay::reasm::MAX_BUFFERED_BYTES)]
+    max_flow_bytes: usize,
+}
+
+/// How results are shown and judged.
+#[derive(Args)]
+struct ReportArgs {
+    /// JSON Lines (schema rdpdiag/1): one object per connection, then a summary.
+    #[arg(long)]
+    json: bool,
+    /// Colour the text output.
+    #[arg(long, value_enum, default_value = "auto")]
+    color: ColorChoice,
+    /// Print every timeline entry of each connection.
+    #[arg(long)]
+    timeline: bool,
+    /// For CI: exit 0 when every connection's verdict (first failure finding, or `healthy`) is one of these.
+    #[arg(long, value_name = "ID[,ID...]")]
+    expect: Option<String>,
+    /// Certificates expiring within this many days get an advisory.
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    warn_days: i64,
+    /// Print only the summary (and mismatches), not each connection.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Decode { hex, layer } => run_decode(&hex, layer),
         Command::Explain { codes, json } => run_explain(&codes, json),
+        Command::Replay { files, capture, report } => {
+            let sources: Vec<Source> = files.into_iter().map(Source::File).collect();
+            run_replay(&sources, replay_options(&capture, &report, None, None), &report)
+        }
+        Command::Watch { interface, duration, count, capture, report } => {
+            let duration = match duration.map(std::time::Duration::try_from_secs_f64) {
+                Some(Err(e)) => return fail("watch: --for", e),
+                other => other.and_then(Result::ok),
+            };
+            let mut opts = replay_options(&capture, &report, duration, count);
+            // Live: a stalled setup is reported after 30 s of silence, not 5 minutes.
+            opts.flows.idle_timeout_us = 30_000_000;
+            run_replay(&[Source::Live(interface)], opts, &report)
+        }
     }
 }
 
@@ -122,5 +215,73 @@ fn run_explain(codes: &[String], json: bool) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+fn replay_options(c: &CaptureArgs, r: &ReportArgs, duration: Option<std::time::Duration>, count: Option<u64>) -> ReplayOptions {
+    ReplayOptions {
+        filter: c.filter.clone(),
+        flows: FlowOptions {
+            ports: c.ports.clone(),
+            max_flows: c.max_flows.max(16),
+            max_rdp_flows: c.max_rdp_flows.max(1),
+            max_buffered_bytes: c.max_flow_bytes.max(4096),
+            ..FlowOptions::default()
+        },
+        warn_days: r.warn_days,
+        duration,
+        max_connections: count,
+    }
+}
+
+fn run_replay(sources: &[Source], opts: ReplayOptions, args: &ReportArgs) -> ExitCode {
+    let style = Style {
+        color: match args.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        },
+        timeline: args.timeline,
+    };
+    let expect = args.expect.as_deref().map(Expectation::parse);
+    let mut summary = Summary::default();
+    let mut failed = false;
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let mut broken_pipe = false;
+    for source in sources {
+        let mut sink = |r: ConnectionReport| {
+            summary.add(&r, expect.as_ref());
+            let written = match (args.json, args.quiet) {
+                (_, true) => Ok(()),
+                (true, false) => write_connection_json(&r, &mut out),
+                (false, false) => write_connection_text(&r, &style, &mut out),
+            };
+            if written.is_err() {
+                broken_pipe = true;
+            }
+            !broken_pipe
+        };
+        let (stats, error) = replay_source(source, &opts, &mut sink);
+        summary.notes.extend(stats.notes.iter().map(|n| format!("{}: {n}", source.name())));
+        if let Some(e) = error {
+            let _ = out.flush();
+            eprintln!("rdpdiag: {e}");
+            failed = true;
+        }
+        if broken_pipe {
+            return ExitCode::SUCCESS;
+        }
+    }
+    let written = if args.json { write_summary_json(&summary, &mut out) } else { write_summary_text(&summary, &style, &mut out) };
+    if let Err(e) = written.and_then(|()| out.flush()) {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            return fail("standard output", e);
+        }
+    }
+    if failed {
+        ExitCode::from(2)
+    } else {
+        ExitCode::from(summary.exit_code())
     }
 }

@@ -99,6 +99,9 @@ fn decode_packet(
         || s.bytes_pending > MAX_FRAGMENT_SETS * MAX_FRAGMENT_BYTES
     {
         panic!("fragment reassembly past its limits");
+    }
+}
+
 /// TCP reassembly of one direction. The input is a limit byte, then segments: a flags byte (bit 0 SYN,
 /// bit 1 FIN, bit 2 payload taken from the input instead of the stream, bit 3 flush first, bit 4 absolute
 /// seq), the seq (4 bytes LE when absolute, else 2 bytes LE, signed, from a base just below the 2^32

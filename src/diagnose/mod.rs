@@ -143,12 +143,15 @@ pub fn diagnose(obs: &Observation, ctx: &Context) -> Diagnosis {
                 Some(detail) => format!("{}: {detail}", rule.title),
                 None => rule.title.to_string(),
             };
+            let severity = hit.severity.unwrap_or(rule.severity);
+            // Advice on a connection that worked explains no disconnect.
+            let explains = if severity == Severity::Failure { rule.explains.to_vec() } else { Vec::new() };
             Some(Finding {
                 id: rule.id,
                 confidence: hit.confidence,
-                severity: hit.severity.unwrap_or(rule.severity),
+                severity,
                 title,
-                explains: rule.explains.to_vec(),
+                explains,
                 evidence,
                 remedy: rule.remedy,
                 host_checks: rule.host_checks.to_vec(),

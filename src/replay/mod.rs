@@ -1,4 +1,249 @@
-//! The passive driver.
+//! The passive driver: captures (pcap and pcapng files, standard input, live interfaces) read through
+//! libpcap, link layers and IP decoded (`packet`), TCP reassembled per direction (`reasm`), every RDP
+//! connection found by content or port (`flows`) and fed into its own session, then diagnosed.
+
+pub mod flows;
 pub mod ip;
 pub mod packet;
 pub mod reasm;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use flows::{FinishedFlow, FlowOptions, FlowStats, FlowTable};
+use packet::{Decoded, Decoder, LinkType};
+
+use crate::diagnose::{diagnose, Context};
+use crate::report::ConnectionReport;
+
+/// Where packets come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A pcap or pcapng file; `-` is standard input.
+    File(String),
+    /// A live interface (`watch`).
+    Live(String),
+}
+
+impl Source {
+    pub fn name(&self) -> &str {
+        match self {
+            Source::File(p) if p == "-" => "standard input",
+            Source::File(p) | Source::Live(p) => p,
+        }
+    }
+}
+
+/// What a replay may do.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReplayOptions {
+    /// A BPF filter applied by libpcap before anything else.
+    pub filter: Option<String>,
+    pub flows: FlowOptions,
+    /// Certificates expiring within this many days get an advisory.
+    pub warn_days: i64,
+    /// Live capture: stop after this long.
+    pub duration: Option<Duration>,
+    /// Live capture: stop after this many reported connections.
+    pub max_connections: Option<u64>,
+}
+
+/// Why a source could not be read (wholly or from some packet on). One line, naming the source.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplayError {
+    #[error("{source_name}: {message}")]
+    Open { source_name: String, message: String },
+    #[error("{source_name}: link type {dlt} ({name}) is not supported (supported: Ethernet, Linux cooked SLL and SLL2, raw IPv4/IPv6, BSD loopback)")]
+    LinkType { source_name: String, dlt: i32, name: String },
+    #[error("{source_name}: filter \"{filter}\": {message}")]
+    Filter { source_name: String, filter: String, message: String },
+    #[error("{source_name}: packet {packet}: {message}")]
+    Read { source_name: String, packet: u64, message: String },
+}
+
+/// What one source gave.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplayStats {
+    pub packets: u64,
+    pub bytes: u64,
+    /// Packets whose headers could not be decoded (malformed or truncated frames), and the first of them.
+    pub undecodable: u64,
+    pub first_undecodable: Option<String>,
+    pub flows: FlowStats,
+    pub notes: Vec<String>,
+}
+
+/// Turns a finished flow into a report.
+pub fn report_flow(source: &str, flow: FinishedFlow, warn_days: i64) -> ConnectionReport {
+    let ctx = Context { server_name: Some(flow.server.ip().to_string()), warn_days };
+    let diagnosis = diagnose(&flow.observation, &ctx);
+    ConnectionReport {
+        source: source.to_string(),
+        client: Some(endpoint(flow.client)),
+        server: Some(endpoint(flow.server)),
+        label: None,
+        observation: flow.observation,
+        diagnosis,
+    }
+}
+
+fn endpoint(a: SocketAddr) -> String {
+    a.to_string()
+}
+
+fn ts_us(h: &pcap::PacketHeader) -> i64 {
+    i64::from(h.ts.tv_sec).saturating_mul(1_000_000).saturating_add(i64::from(h.ts.tv_usec))
+}
+
+/// Progress on standard error for large files, when it is a terminal.
+struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    fn new(source: &Source) -> Self {
+        use std::io::IsTerminal;
+        let Source::File(path) = source else { return Self(None) };
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        if path == "-" || size < 64 * 1024 * 1024 || !std::io::stderr().is_terminal() {
+            return Self(None);
+        }
+        let bar = indicatif::ProgressBar::new(size);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_message(path.clone());
+        Self(Some(bar))
+    }
+
+    fn set(&self, pos: u64) {
+        if let Some(bar) = &self.0 {
+            bar.set_position(pos);
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Reads one source to its end, handing each finished connection to `sink` as it completes.
+/// A read error part-way still reports every connection seen so far, then returns the error.
+pub fn replay_source(source: &Source, opts: &ReplayOptions, sink: &mut dyn FnMut(ConnectionReport) -> bool) -> (ReplayStats, Option<ReplayError>) {
+    let name = source.name().to_string();
+    let open_err = |e: pcap::Error| ReplayError::Open { source_name: name.clone(), message: e.to_string() };
+    match source {
+        Source::File(path) => match pcap::Capture::from_file(path) {
+            Ok(cap) => run(&name, cap, opts, source, sink),
+            Err(e) => (ReplayStats::default(), Some(open_err(e))),
+        },
+        Source::Live(iface) => {
+            let cap = pcap::Capture::from_device(iface.as_str()).and_then(|c| c.immediate_mode(true).timeout(200).snaplen(65535).open());
+            match cap {
+                Ok(cap) => run(&name, cap, opts, source, sink),
+                Err(e) => (ReplayStats::default(), Some(open_err(e))),
+            }
+        }
+    }
+}
+
+fn run<T: pcap::Activated + ?Sized>(
+    name: &str,
+    mut cap: pcap::Capture<T>,
+    opts: &ReplayOptions,
+    source: &Source,
+    sink: &mut dyn FnMut(ConnectionReport) -> bool,
+) -> (ReplayStats, Option<ReplayError>) {
+    let mut stats = ReplayStats::default();
+    let dlt = cap.get_datalink();
+    let Some(link) = LinkType::from_dlt(dlt.0) else {
+        let dlt_name = dlt.get_name().unwrap_or_else(|_| "unknown".to_string());
+        return (stats, Some(ReplayError::LinkType { source_name: name.to_string(), dlt: dlt.0, name: dlt_name }));
+    };
+    if let Some(filter) = &opts.filter {
+        if let Err(e) = cap.filter(filter, true) {
+            return (stats, Some(ReplayError::Filter { source_name: name.to_string(), filter: filter.clone(), message: e.to_string() }));
+        }
+    }
+    let live = matches!(source, Source::Live(_));
+    let started = Instant::now();
+    let progress = Progress::new(source);
+    let mut decoder = Decoder::new();
+    let mut table = FlowTable::new(opts.flows.clone());
+    let mut reported = 0u64;
+    let mut stop = false;
+    let mut last_ts = 0i64;
+    let mut emit = |flow: FinishedFlow, stop: &mut bool, reported: &mut u64| {
+        *reported += 1;
+        if !sink(report_flow(name, flow, opts.warn_days)) || opts.max_connections.is_some_and(|m| *reported >= m) {
+            *stop = true;
+        }
+    };
+    let mut error = None;
+    while !stop {
+        if live && opts.duration.is_some_and(|d| started.elapsed() >= d) {
+            break;
+        }
+        let packet = match cap.next_packet() {
+            Ok(p) => p,
+            Err(pcap::Error::NoMorePackets) => break,
+            Err(pcap::Error::TimeoutExpired) => {
+                // Live and quiet: let idle flows finish on the wall clock.
+                let now = now_us();
+                table.tick(now, &mut |f| emit(f, &mut stop, &mut reported));
+                continue;
+            }
+            Err(e) => {
+                error = Some(ReplayError::Read { source_name: name.to_string(), packet: stats.packets + 1, message: e.to_string() });
+                break;
+            }
+        };
+        stats.packets += 1;
+        stats.bytes += u64::from(packet.header.caplen);
+        let ts = ts_us(packet.header);
+        last_ts = last_ts.max(ts);
+        let number = stats.packets;
+        if number % 65_536 == 0 {
+            progress.set(stats.bytes + 16 * stats.packets + 24);
+        }
+        match decoder.decode(link, packet.data, ts) {
+            Ok(Decoded::Tcp(seg)) => table.segment(&seg, ts, number, &mut |f| emit(f, &mut stop, &mut reported)),
+            Ok(Decoded::IcmpUnreachable(icmp)) => table.icmp(&icmp, ts, number, &mut |f| emit(f, &mut stop, &mut reported)),
+            Ok(_) => {}
+            Err(e) => {
+                stats.undecodable += 1;
+                if stats.first_undecodable.is_none() {
+                    stats.first_undecodable = Some(format!("packet {number}: {e}"));
+                }
+            }
+        }
+    }
+    let end = if live { now_us() } else { last_ts };
+    table.end(end, &mut |f| emit(f, &mut stop, &mut reported));
+    stats.flows = table.stats.clone();
+    stats.notes = table.notes.clone();
+    let d = decoder.stats();
+    if d.sets_dropped_for_limit > 0 || d.fragments_dropped_for_limit > 0 || d.sets_expired > 0 {
+        stats.notes.push(format!(
+            "IP fragments: {} datagrams reassembled, {} incomplete sets expired, {} sets and {} fragments dropped at the limits",
+            d.datagrams_reassembled, d.sets_expired, d.sets_dropped_for_limit, d.fragments_dropped_for_limit
+        ));
+    }
+    if stats.flows.gaps > 0 {
+        stats.notes.push(format!("{} capture gaps ({} bytes missing) in RDP connections", stats.flows.gaps, stats.flows.gap_bytes));
+    }
+    if stats.undecodable > 0 {
+        stats.notes.push(format!("{} packets could not be decoded; first: {}", stats.undecodable, stats.first_undecodable.clone().unwrap_or_default()));
+    }
+    (stats, error)
+}
+
+fn now_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

@@ -1,0 +1,436 @@
+//! The flow table: every TCP connection in a capture, classified on a fast path (RDP or not, by content or
+//! port), reassembled per direction and fed into its own [`Session`], then reported when it ends.
+//! Bounded: limits on tracked flows and on bytes held per flow are named constants and options, and a hit
+//! limit is reported, never silent.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use super::packet::{IcmpUnreachable, TcpSegment};
+use super::reasm::{Delivery, Reassembler};
+use crate::session::{Direction, Observation, Session, Timestamp, TransportFact};
+
+/// The default most flows tracked at once (RDP flows, undecided flows and markers of ignored ones).
+pub const MAX_FLOWS: usize = 100_000;
+/// The default most RDP connections being set up at once.
+pub const MAX_RDP_FLOWS: usize = 4_096;
+/// A flow with no packet for this long (capture time) is finished and reported.
+pub const IDLE_TIMEOUT_US: i64 = 300_000_000;
+/// A SYN unanswered this long, while the capture goes on, counts as filtered.
+pub const SYN_TIMEOUT_US: i64 = 3_000_000;
+/// How many client segments of a flow are searched for a Connection Request before it is ignored
+/// (RDP behind a SOCKS or other proxy handshake on the same connection).
+pub const MAX_SNIFF_SEGMENTS: u32 = 8;
+/// The well-known RDP port: connections to it are reported even without RDP content (refused, filtered).
+pub const RDP_PORT: u16 = 3389;
+
+/// What the replay may hold and decide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowOptions {
+    /// Server ports always treated as RDP, besides 3389 (`--port`).
+    pub ports: Vec<u16>,
+    pub max_flows: usize,
+    pub max_rdp_flows: usize,
+    /// Out-of-order bytes held per direction.
+    pub max_buffered_bytes: usize,
+    pub idle_timeout_us: i64,
+    pub syn_timeout_us: i64,
+}
+
+impl Default for FlowOptions {
+    fn default() -> Self {
+        Self {
+            ports: Vec::new(),
+            max_flows: MAX_FLOWS,
+            max_rdp_flows: MAX_RDP_FLOWS,
+            max_buffered_bytes: super::reasm::MAX_BUFFERED_BYTES,
+            idle_timeout_us: IDLE_TIMEOUT_US,
+            syn_timeout_us: SYN_TIMEOUT_US,
+        }
+    }
+}
+
+/// A finished connection, ready for the diagnosis.
+#[derive(Debug)]
+pub struct FinishedFlow {
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub observation: Observation,
+}
+
+/// Counters for the summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlowStats {
+    pub tcp_segments: u64,
+    pub rdp_flows: u64,
+    pub ignored_flows: u64,
+    /// Flows dropped or finished early because the table was full.
+    pub evicted_for_limit: u64,
+    pub gaps: u64,
+    pub gap_bytes: u64,
+    pub conflicts: u64,
+}
+
+/// Both endpoints, in a canonical order so both directions find the same flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct FlowKey(SocketAddr, SocketAddr);
+
+impl FlowKey {
+    fn of(a: SocketAddr, b: SocketAddr) -> Self {
+        if (a.ip(), a.port()) <= (b.ip(), b.port()) {
+            Self(a, b)
+        } else {
+            Self(b, a)
+        }
+    }
+}
+
+#[derive(Debug)]
+struct RdpFlow {
+    client: SocketAddr,
+    server: SocketAddr,
+    session: Session,
+    to_server: Reassembler,
+    to_client: Reassembler,
+    first_syn: Option<(i64, u64)>,
+    connected: bool,
+    fins: u8,
+}
+
+#[derive(Debug)]
+enum Flow {
+    /// Content has not decided yet (SYN seen, or data that may follow a proxy handshake).
+    Undecided { client: SocketAddr, server: SocketAddr, first_syn: Option<(i64, u64)>, syns: u32, syn_ack: Option<(i64, u64)>, sniffed: u32, last: i64 },
+    Rdp(Box<RdpFlow>, i64),
+    /// Not RDP: dropped on the fast path.
+    Ignored(i64),
+}
+
+impl Flow {
+    fn last_seen(&self) -> i64 {
+        match self {
+            Flow::Undecided { last, .. } | Flow::Rdp(_, last) | Flow::Ignored(last) => *last,
+        }
+    }
+}
+
+/// Does this payload start with a TPKT + X.224 Connection Request (client) or Confirm (server)?
+pub fn starts_rdp(payload: &[u8], code: u8) -> bool {
+    matches!(payload, [3, 0, hi, lo, li, c, ..] if (u16::from(*hi) << 8 | u16::from(*lo)) >= 11 && *li >= 6 && c & 0xF0 == code)
+}
+
+/// The table of every flow in one capture.
+#[derive(Debug)]
+pub struct FlowTable {
+    opts: FlowOptions,
+    flows: HashMap<FlowKey, Flow>,
+    rdp_active: usize,
+    pub stats: FlowStats,
+    last_sweep: i64,
+    now: i64,
+    /// Notes for the summary about limits hit.
+    pub notes: Vec<String>,
+}
+
+impl FlowTable {
+    pub fn new(opts: FlowOptions) -> Self {
+        Self { opts, flows: HashMap::new(), rdp_active: 0, stats: FlowStats::default(), last_sweep: 0, now: 0, notes: Vec::new() }
+    }
+
+    /// One TCP segment. Finished flows go to `out`.
+    pub fn segment(&mut self, seg: &TcpSegment<'_>, ts: i64, packet: u64, out: &mut dyn FnMut(FinishedFlow)) {
+        self.now = ts;
+        self.stats.tcp_segments += 1;
+        let key = FlowKey::of(seg.src, seg.dst);
+        let syn = seg.flags.contains(super::packet::TcpFlags::SYN);
+        let ack = seg.flags.contains(super::packet::TcpFlags::ACK);
+        let rst = seg.flags.contains(super::packet::TcpFlags::RST);
+        let fin = seg.flags.contains(super::packet::TcpFlags::FIN);
+        let flow = match self.flows.get_mut(&key) {
+            Some(f) => f,
+            None => {
+                // A new flow: a SYN opens it; data may be a mid-stream pickup; anything else is ignored.
+                let new = if syn && !ack {
+                    Flow::Undecided { client: seg.src, server: seg.dst, first_syn: Some((ts, packet)), syns: 0, syn_ack: None, sniffed: 0, last: ts }
+                } else if !seg.payload.is_empty() || (syn && ack) {
+                    let (client, server) = if syn || starts_rdp(seg.payload, 0xD0) || is_rdp_port(&self.opts.ports, seg.src.port()) { (seg.dst, seg.src) } else { (seg.src, seg.dst) };
+                    Flow::Undecided { client, server, first_syn: None, syns: 0, syn_ack: None, sniffed: 0, last: ts }
+                } else {
+                    return;
+                };
+                if self.flows.len() >= self.opts.max_flows {
+                    self.make_room(out);
+                }
+                self.flows.entry(key).or_insert(new)
+            }
+        };
+        match flow {
+            Flow::Ignored(last) => *last = ts,
+            Flow::Undecided { .. } => self.undecided(key, seg, ts, packet, (syn, ack, rst, fin), out),
+            Flow::Rdp(..) => self.rdp(key, seg, ts, packet, (syn, rst, fin), out),
+        }
+        if ts.saturating_sub(self.last_sweep) > 1_000_000 {
+            self.sweep(ts, out);
+        }
+    }
+
+    fn undecided(&mut self, key: FlowKey, seg: &TcpSegment<'_>, ts: i64, packet: u64, (syn, ack, rst, fin): (bool, bool, bool, bool), out: &mut dyn FnMut(FinishedFlow)) {
+        let Some(Flow::Undecided { client, server, mut first_syn, mut syns, mut syn_ack, mut sniffed, .. }) = self.flows.remove(&key) else { return };
+        let from_client = seg.src == client;
+        let known_port = is_rdp_port(&self.opts.ports, server.port());
+        let keep = |first_syn, syns, syn_ack, sniffed| Flow::Undecided { client, server, first_syn, syns, syn_ack, sniffed, last: ts };
+        if syn && !ack && from_client {
+            syns += 1;
+            first_syn.get_or_insert((ts, packet));
+            self.flows.insert(key, keep(first_syn, syns, syn_ack, sniffed));
+            return;
+        }
+        if syn && ack && !from_client {
+            syn_ack.get_or_insert((ts, packet));
+            self.flows.insert(key, keep(first_syn, syns, syn_ack, sniffed));
+            return;
+        }
+        if rst && !from_client && syn_ack.is_none() && seg.payload.is_empty() && first_syn.is_some() {
+            // RST in answer to the SYN: refused. Worth a report only where RDP was expected.
+            self.flows.insert(key, Flow::Ignored(ts));
+            if known_port {
+                let mut session = Session::new();
+                start_session(&mut session, first_syn);
+                session.on_transport(Timestamp(ts), Some(packet), TransportFact::Refused);
+                self.stats.rdp_flows += 1;
+                out(FinishedFlow { client, server, observation: session.finish() });
+            } else {
+                self.stats.ignored_flows += 1;
+            }
+            return;
+        }
+        if seg.payload.is_empty() {
+            self.flows.insert(key, keep(first_syn, syns, syn_ack, sniffed));
+            return;
+        }
+        let is_rdp = known_port || if from_client { starts_rdp(seg.payload, 0xE0) } else { starts_rdp(seg.payload, 0xD0) };
+        if !is_rdp {
+            // A proxy handshake (SOCKS 4/5, HTTP CONNECT) may come first: search a few more client segments.
+            let proxied = sniffed > 0 || (from_client && looks_like_proxy_handshake(seg.payload));
+            if from_client && proxied {
+                sniffed += 1;
+            }
+            if proxied && sniffed < MAX_SNIFF_SEGMENTS {
+                self.flows.insert(key, keep(first_syn, syns, syn_ack, sniffed));
+            } else {
+                self.flows.insert(key, Flow::Ignored(ts));
+                self.stats.ignored_flows += 1;
+            }
+            return;
+        }
+        if self.rdp_active >= self.opts.max_rdp_flows {
+            self.stats.evicted_for_limit += 1;
+            self.note(format!("more than {} RDP connections were being set up at once: later ones were not analysed (--max-rdp-flows)", self.opts.max_rdp_flows));
+            self.flows.insert(key, Flow::Ignored(ts));
+            return;
+        }
+        // This flow is RDP: its session starts with what the TCP handshake showed.
+        let mut session = Session::new();
+        start_session(&mut session, first_syn);
+        if let Some((t, p)) = syn_ack {
+            session.on_transport(Timestamp(t), Some(p), TransportFact::Connected);
+        }
+        let flow = RdpFlow {
+            client,
+            server,
+            session,
+            to_server: Reassembler::with_limit(self.opts.max_buffered_bytes),
+            to_client: Reassembler::with_limit(self.opts.max_buffered_bytes),
+            first_syn,
+            connected: syn_ack.is_some() || first_syn.is_none(),
+            fins: 0,
+        };
+        self.flows.insert(key, Flow::Rdp(Box::new(flow), ts));
+        self.rdp_active += 1;
+        self.stats.rdp_flows += 1;
+        self.rdp(key, seg, ts, packet, (syn, rst, fin), out);
+    }
+
+    fn rdp(&mut self, key: FlowKey, seg: &TcpSegment<'_>, ts: i64, packet: u64, (syn, rst, fin): (bool, bool, bool), out: &mut dyn FnMut(FinishedFlow)) {
+        let Some(Flow::Rdp(flow, last)) = self.flows.get_mut(&key) else { return };
+        *last = ts;
+        let dir = if seg.src == flow.client { Direction::ClientToServer } else { Direction::ServerToClient };
+        if syn && dir == Direction::ServerToClient && !flow.connected {
+            flow.connected = true;
+            flow.session.on_transport(Timestamp(ts), Some(packet), TransportFact::Connected);
+        }
+        let stats = &mut self.stats;
+        let RdpFlow { session, to_server, to_client, fins, .. } = &mut **flow;
+        let reasm = match dir {
+            Direction::ClientToServer => to_server,
+            Direction::ServerToClient => to_client,
+        };
+        let mut fin_seen = false;
+        {
+            let mut deliver = |d: Delivery<'_>| deliver_to(session, stats, dir, &mut fin_seen, d);
+            reasm.segment(seg.seq, syn, fin, seg.payload, packet, ts, &mut deliver);
+            if rst {
+                reasm.flush(packet, ts, &mut deliver);
+            }
+        }
+        if rst {
+            session.on_transport(Timestamp(ts), Some(packet), TransportFact::Rst(dir));
+        }
+        if fin_seen {
+            *fins += 1;
+        }
+        if rst || *fins >= 2 || session.is_established() {
+            self.finish(key, false, out);
+        }
+    }
+
+    /// Reports a flow and leaves a marker so its later packets are dropped.
+    fn finish(&mut self, key: FlowKey, capture_end: bool, out: &mut dyn FnMut(FinishedFlow)) {
+        let now = self.now;
+        let Some(flow) = self.flows.insert(key, Flow::Ignored(now)) else { return };
+        match flow {
+            Flow::Rdp(mut f, _) => {
+                self.rdp_active = self.rdp_active.saturating_sub(1);
+                if capture_end && !f.session.is_established() {
+                    let stats = &mut self.stats;
+                    let mut ignored = false;
+                    let RdpFlow { session, to_server, to_client, .. } = &mut *f;
+                    to_server.flush(0, now, &mut |d| deliver_to(session, stats, Direction::ClientToServer, &mut ignored, d));
+                    to_client.flush(0, now, &mut |d| deliver_to(session, stats, Direction::ServerToClient, &mut ignored, d));
+                    session.on_transport(Timestamp(now), None, TransportFact::CaptureEnd);
+                }
+                out(FinishedFlow { client: f.client, server: f.server, observation: f.session.finish() });
+            }
+            Flow::Undecided { client, server, first_syn: Some(fs), syns, syn_ack: None, .. } if is_rdp_port(&self.opts.ports, server.port()) => {
+                // Only SYNs: filtered when the capture went on long enough after the first, else unknown.
+                let mut session = Session::new();
+                start_session(&mut session, Some(fs));
+                let waited = now.saturating_sub(fs.0);
+                if waited >= self.opts.syn_timeout_us {
+                    session.on_transport(Timestamp(now), None, TransportFact::NoAnswer { syns: syns.max(1), waited_us: waited });
+                } else {
+                    session.on_transport(Timestamp(now), None, TransportFact::CaptureEnd);
+                }
+                self.stats.rdp_flows += 1;
+                out(FinishedFlow { client, server, observation: session.finish() });
+            }
+            _ => {}
+        }
+    }
+
+    /// An ICMP unreachable quoting one of our flows.
+    pub fn icmp(&mut self, icmp: &IcmpUnreachable, ts: i64, packet: u64, out: &mut dyn FnMut(FinishedFlow)) {
+        self.now = ts;
+        let key = FlowKey::of(icmp.quoted_src, icmp.quoted_dst);
+        let fact = TransportFact::IcmpUnreachable { icmp_type: icmp.icmp_type, code: icmp.code, reporter: icmp.reporter.to_string() };
+        match self.flows.get_mut(&key) {
+            Some(Flow::Rdp(f, _)) => {
+                f.session.on_transport(Timestamp(ts), Some(packet), fact);
+                self.finish(key, false, out);
+            }
+            Some(Flow::Undecided { client, server, first_syn, .. }) if is_rdp_port(&self.opts.ports, server.port()) => {
+                let mut session = Session::new();
+                start_session(&mut session, *first_syn);
+                session.on_transport(Timestamp(ts), Some(packet), fact);
+                self.stats.rdp_flows += 1;
+                out(FinishedFlow { client: *client, server: *server, observation: session.finish() });
+                self.flows.insert(key, Flow::Ignored(ts));
+            }
+            _ => {}
+        }
+    }
+
+    /// Finishes flows idle for too long.
+    fn sweep(&mut self, now: i64, out: &mut dyn FnMut(FinishedFlow)) {
+        self.last_sweep = now;
+        let idle = self.opts.idle_timeout_us;
+        let stale: Vec<FlowKey> = self.flows.iter().filter(|(_, f)| now.saturating_sub(f.last_seen()) > idle).map(|(k, _)| *k).collect();
+        for key in stale {
+            self.finish(key, true, out);
+            self.flows.remove(&key);
+        }
+    }
+
+    /// The table is full: drop ignored markers first, then the oldest flows (reported, with a note).
+    fn make_room(&mut self, out: &mut dyn FnMut(FinishedFlow)) {
+        let before = self.flows.len();
+        self.flows.retain(|_, f| !matches!(f, Flow::Ignored(_)));
+        if self.flows.len() >= self.opts.max_flows {
+            let mut by_age: Vec<(i64, FlowKey)> = self.flows.iter().map(|(k, f)| (f.last_seen(), *k)).collect();
+            by_age.sort_unstable_by_key(|(t, _)| *t);
+            let drop = by_age.len() / 4 + 1;
+            for (_, key) in by_age.into_iter().take(drop) {
+                self.finish(key, true, out);
+                self.flows.remove(&key);
+                self.stats.evicted_for_limit += 1;
+            }
+            self.note(format!("more than {} flows at once: the oldest were finished early (--max-flows)", self.opts.max_flows));
+        }
+        let _ = before;
+    }
+
+    fn note(&mut self, note: String) {
+        if !self.notes.contains(&note) {
+            self.notes.push(note);
+        }
+    }
+
+    /// Time passes without packets (a quiet live capture): flows idle for too long are finished.
+    pub fn tick(&mut self, now: i64, out: &mut dyn FnMut(FinishedFlow)) {
+        self.now = now.max(self.now);
+        if now.saturating_sub(self.last_sweep) > 1_000_000 {
+            self.sweep(now, out);
+        }
+    }
+
+    /// End of the capture: every open flow is finished.
+    pub fn end(&mut self, ts: i64, out: &mut dyn FnMut(FinishedFlow)) {
+        self.now = ts.max(self.now);
+        let keys: Vec<FlowKey> = self.flows.keys().copied().collect();
+        let mut keys_sorted: Vec<(i64, FlowKey)> = keys.into_iter().filter_map(|k| Some((first_time(self.flows.get(&k)?), k))).collect();
+        keys_sorted.sort_unstable_by_key(|(t, _)| *t);
+        for (_, key) in keys_sorted {
+            self.finish(key, true, out);
+        }
+        self.flows.clear();
+    }
+}
+
+fn first_time(f: &Flow) -> i64 {
+    match f {
+        Flow::Undecided { first_syn: Some((t, _)), .. } => *t,
+        Flow::Rdp(r, _) => r.first_syn.map_or(0, |(t, _)| t),
+        other => other.last_seen(),
+    }
+}
+
+fn start_session(session: &mut Session, first_syn: Option<(i64, u64)>) {
+    if let Some((t, p)) = first_syn {
+        session.on_transport(Timestamp(t), Some(p), TransportFact::Syn);
+    }
+}
+
+fn is_rdp_port(ports: &[u16], port: u16) -> bool {
+    port == RDP_PORT || ports.contains(&port)
+}
+
+/// The first bytes a client sends to a SOCKS 4/5 or HTTP proxy before the tunnelled protocol.
+fn looks_like_proxy_handshake(p: &[u8]) -> bool {
+    matches!(p.first(), Some(4 | 5)) || p.starts_with(b"CONNECT ")
+}
+
+fn deliver_to(session: &mut Session, stats: &mut FlowStats, dir: Direction, fin_seen: &mut bool, d: Delivery<'_>) {
+    match d {
+        Delivery::Data { bytes, packet, ts_us } => session.on_bytes(Timestamp(ts_us), dir, Some(packet), bytes),
+        Delivery::Gap { bytes, packet, ts_us } => {
+            stats.gaps += 1;
+            stats.gap_bytes += bytes;
+            session.on_transport(Timestamp(ts_us), Some(packet), TransportFact::Gap { dir, bytes });
+        }
+        Delivery::Conflict { .. } => stats.conflicts += 1,
+        Delivery::Fin { packet, ts_us } => {
+            *fin_seen = true;
+            session.on_transport(Timestamp(ts_us), Some(packet), TransportFact::Fin(dir));
+        }
+    }
+}

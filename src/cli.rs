@@ -10,7 +10,10 @@ use rdpdiag::decode::{decode, Layer, Verdict};
 use rdpdiag::hexinput::parse_hex_input;
 use rdpdiag::replay::flows::FlowOptions;
 use rdpdiag::replay::{replay_source, ReplayOptions, Source};
-use rdpdiag::report::{write_connection_json, write_connection_text, write_summary_json, write_summary_text, ConnectionReport, Expectation, Style, Summary};
+use rdpdiag::report::{
+    write_connection_json, write_connection_text, write_summary_json, write_summary_text,
+    ConnectionReport, Expectation, Style, Summary,
+};
 
 #[derive(Parser)]
 #[command(
@@ -126,11 +129,25 @@ pub fn run() -> ExitCode {
     match cli.command {
         Command::Decode { hex, layer } => run_decode(&hex, layer),
         Command::Explain { codes, json } => run_explain(&codes, json),
-        Command::Replay { files, capture, report } => {
+        Command::Replay {
+            files,
+            capture,
+            report,
+        } => {
             let sources: Vec<Source> = files.into_iter().map(Source::File).collect();
-            run_replay(&sources, replay_options(&capture, &report, None, None), &report)
+            run_replay(
+                &sources,
+                replay_options(&capture, &report, None, None),
+                &report,
+            )
         }
-        Command::Watch { interface, duration, count, capture, report } => {
+        Command::Watch {
+            interface,
+            duration,
+            count,
+            capture,
+            report,
+        } => {
             let duration = match duration.map(std::time::Duration::try_from_secs_f64) {
                 Some(Err(e)) => return fail("watch: --for", e),
                 other => other.and_then(Result::ok),
@@ -218,7 +235,12 @@ fn run_explain(codes: &[String], json: bool) -> ExitCode {
     }
 }
 
-fn replay_options(c: &CaptureArgs, r: &ReportArgs, duration: Option<std::time::Duration>, count: Option<u64>) -> ReplayOptions {
+fn replay_options(
+    c: &CaptureArgs,
+    r: &ReportArgs,
+    duration: Option<std::time::Duration>,
+    count: Option<u64>,
+) -> ReplayOptions {
     ReplayOptions {
         filter: c.filter.clone(),
         flows: FlowOptions {
@@ -239,7 +261,9 @@ fn run_replay(sources: &[Source], opts: ReplayOptions, args: &ReportArgs) -> Exi
         color: match args.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            ColorChoice::Auto => {
+                io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
         },
         timeline: args.timeline,
     };
@@ -263,7 +287,12 @@ fn run_replay(sources: &[Source], opts: ReplayOptions, args: &ReportArgs) -> Exi
             !broken_pipe
         };
         let (stats, error) = replay_source(source, &opts, &mut sink);
-        summary.notes.extend(stats.notes.iter().map(|n| format!("{}: {n}", source.name())));
+        summary.notes.extend(
+            stats
+                .notes
+                .iter()
+                .map(|n| format!("{}: {n}", source.name())),
+        );
         if let Some(e) = error {
             let _ = out.flush();
             eprintln!("rdpdiag: {e}");
@@ -273,7 +302,11 @@ fn run_replay(sources: &[Source], opts: ReplayOptions, args: &ReportArgs) -> Exi
             return ExitCode::SUCCESS;
         }
     }
-    let written = if args.json { write_summary_json(&summary, &mut out) } else { write_summary_text(&summary, &style, &mut out) };
+    let written = if args.json {
+        write_summary_json(&summary, &mut out)
+    } else {
+        write_summary_text(&summary, &style, &mut out)
+    };
     if let Err(e) = written.and_then(|()| out.flush()) {
         if e.kind() != io::ErrorKind::BrokenPipe {
             return fail("standard output", e);

@@ -185,6 +185,19 @@ impl<'a> Facts<'a> {
             .find(|(_, e)| pred(&e.event))
     }
 
+    /// The first entry from `dir` matching `pred`, with its index.
+    pub fn first_from(
+        &self,
+        dir: Direction,
+        pred: impl Fn(&Event) -> bool,
+    ) -> Option<(usize, &'a Entry)> {
+        self.timeline
+            .entries
+            .iter()
+            .enumerate()
+            .find(|(_, e)| e.dir == Some(dir) && pred(&e.event))
+    }
+
     /// Whether the connection was still being set up when it closed (rules about closes need one).
     pub fn failed_close(&self) -> Option<Closing> {
         self.established

@@ -145,7 +145,11 @@ pub fn diagnose(obs: &Observation, ctx: &Context) -> Diagnosis {
             };
             let severity = hit.severity.unwrap_or(rule.severity);
             // Advice on a connection that worked explains no disconnect.
-            let explains = if severity == Severity::Failure { rule.explains.to_vec() } else { Vec::new() };
+            let explains = if severity == Severity::Failure {
+                rule.explains.to_vec()
+            } else {
+                Vec::new()
+            };
             Some(Finding {
                 id: rule.id,
                 confidence: hit.confidence,

@@ -143,7 +143,10 @@ fn tcp_filtered(f: &Facts<'_>) -> Option<Hit> {
 // ---- X.224 ----
 
 fn not_rdp(f: &Facts<'_>) -> Option<Hit> {
-    let (i, e) = f.first(|e| matches!(e, Event::NotRdp { .. }))?;
+    // Only the server's answer decides: a client that is not RDP is not a server problem.
+    let (i, e) = f.first_from(Direction::ServerToClient, |e| {
+        matches!(e, Event::NotRdp { .. })
+    })?;
     let Event::NotRdp {
         first_bytes,
         looks_like,
@@ -151,11 +154,10 @@ fn not_rdp(f: &Facts<'_>) -> Option<Hit> {
     else {
         return None;
     };
-    let who = e.dir.map_or("a side", |d| d.who());
-    let text = format!("the {who} sent {looks_like}, not TPKT/X.224 (first bytes {first_bytes})");
+    let text = format!("the server sent {looks_like}, not TPKT/X.224 (first bytes {first_bytes})");
     Hit::new(
         Confidence::Certain,
-        format!("the {who} speaks {looks_like}"),
+        format!("the server speaks {looks_like}"),
         vec![(i, text)],
     )
 }
@@ -163,23 +165,32 @@ fn not_rdp(f: &Facts<'_>) -> Option<Hit> {
 fn malformed_reply(f: &Facts<'_>) -> Option<Hit> {
     let before_established = |i: usize| f.established.is_none_or(|est| i < est);
     let (i, e) = f.timeline.entries.iter().enumerate().find(|(i, e)| {
-        e.dir == Some(Direction::ServerToClient)
-            && before_established(*i)
-            && matches!(
-                e.event,
-                Event::ConnectionConfirm {
-                    well_formed: false,
-                    ..
-                } | Event::Malformed { .. }
-                    | Event::Unexpected { .. }
-            )
+        before_established(*i)
+            && match (e.dir, &e.event) {
+                (Some(Direction::ServerToClient), ev) => matches!(
+                    ev,
+                    Event::ConnectionConfirm {
+                        well_formed: false,
+                        ..
+                    } | Event::Malformed { .. }
+                        | Event::Unexpected { .. }
+                ),
+                // A client PDU that breaks its structure: a broken client, or a middlebox rewriting it.
+                (Some(Direction::ClientToServer), ev) => matches!(ev, Event::Malformed { .. }),
+                _ => false,
+            }
     })?;
+    let who = e.dir.map_or("a side", |d| d.who());
     let text = match &e.event {
         Event::ConnectionConfirm { .. } => {
             "the Connection Confirm's RDP_NEG_RSP length field is not 8".to_string()
         }
-        Event::Malformed { pdu, error } => format!("{pdu} breaks its own structure: {error}"),
-        Event::Unexpected { expected, got } => format!("expected {expected}, got {got}"),
+        Event::Malformed { pdu, error } => {
+            format!("the {who}'s {pdu} breaks its own structure: {error}")
+        }
+        Event::Unexpected { expected, got } => {
+            format!("expected {expected} from the {who}, got {got}")
+        }
         _ => return None,
     };
     Hit::new(Confidence::Certain, text.clone(), vec![(i, text)])
@@ -314,10 +325,11 @@ neg_rule!(
     neg_hybrid_required,
     Some(FailureCode::HYBRID_REQUIRED_BY_SERVER)
 );
-neg_rule!(
-    neg_ssl_with_user_auth_required,
-    Some(FailureCode::SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER)
-);
+/// RDP_NEG_FAILURE 6, or its TLS-level twin: a CertificateRequest, then a fatal alert from the server.
+fn neg_ssl_with_user_auth_required(f: &Facts<'_>) -> Option<Hit> {
+    neg_failure(f, Some(FailureCode::SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER))
+        .or_else(|| client_certificate_required(f))
+}
 neg_rule!(neg_unknown_failure, None);
 
 fn security_layer_mismatch(f: &Facts<'_>) -> Option<Hit> {
@@ -485,11 +497,36 @@ fn tls_version_mismatch(f: &Facts<'_>) -> Option<Hit> {
 }
 
 fn tls_no_shared_cipher(f: &Facts<'_>) -> Option<Hit> {
-    alert_rule(
+    let hit = alert_rule(
         f,
         &[40, 71],
         Some(Direction::ServerToClient),
         Confidence::Likely,
+    )?;
+    // After its ServerHello the server had already chosen a suite: the alert is about something else.
+    let alert = hit.evidence.last()?.0;
+    f.server_hello.is_none_or(|sh| alert < sh).then_some(hit)
+}
+
+/// The server asked for a client certificate (CertificateRequest) and then refused the handshake.
+fn client_certificate_required(f: &Facts<'_>) -> Option<Hit> {
+    let (cr, _) = f.first_from(Direction::ServerToClient, |e| {
+        matches!(e, Event::TlsCertificateRequest)
+    })?;
+    let (i, e) = f.after(cr).find(|(_, e)| {
+        e.dir == Some(Direction::ServerToClient)
+            && matches!(e.event, Event::TlsAlert { fatal: true, .. })
+    })?;
+    let Event::TlsAlert { name, .. } = &e.event else {
+        return None;
+    };
+    Hit::new(
+        Confidence::Likely,
+        format!("the server asked for a client certificate, then sent {name}"),
+        vec![
+            (cr, "the server sent a TLS CertificateRequest".to_string()),
+            (i, format!("the server refused the handshake with {name}")),
+        ],
     )
 }
 
@@ -541,13 +578,40 @@ fn tls_server_abort(f: &Facts<'_>) -> Option<Hit> {
     }
 }
 
-/// The client ended the connection after seeing the server's side of the handshake: it rejected the server.
-fn client_aborted_after_handshake(f: &Facts<'_>) -> Option<Hit> {
+/// The client ended the connection after the server's side of the TLS handshake and before it sent
+/// anything of its own inside TLS (or, in CredSSP, before it sent credentials): it rejected the server.
+/// Returns the close and whether it came mid-CredSSP.
+fn client_rejection(f: &Facts<'_>) -> Option<(Closing, bool)> {
     let sh = f.server_hello?;
     let c = f.failed_close()?;
     if c.dir != Direction::ClientToServer || c.entry < sh {
         return None;
     }
+    let app_data_before_close = |from: usize| {
+        f.timeline
+            .entries
+            .iter()
+            .enumerate()
+            .skip(from)
+            .take(c.entry.saturating_sub(from))
+            .any(|(_, e)| {
+                e.dir == Some(Direction::ClientToServer)
+                    && matches!(e.event, Event::TlsApplicationData { .. })
+            })
+    };
+    let Some(done) = f.tls_done else {
+        return Some((c, false));
+    };
+    if !app_data_before_close(done) {
+        return Some((c, false));
+    }
+    // Mid-CredSSP: the client stopped after the server proved its key, without sending credentials.
+    let (client, server) = credssp_flights(f, c.entry);
+    (c.stage == Stage::CredSsp && server >= 1 && client <= 2).then_some((c, true))
+}
+
+fn client_aborted_after_handshake(f: &Facts<'_>) -> Option<Hit> {
+    let (c, mid_credssp) = client_rejection(f)?;
     // The last thing the server sent before the client gave up.
     let (last_srv, ls) = f
         .timeline
@@ -566,8 +630,6 @@ fn client_aborted_after_handshake(f: &Facts<'_>) -> Option<Hit> {
         _ => "last message",
     };
     let gap = f.gap_us(last_srv, c.entry).unwrap_or(0);
-    let mid_credssp = c.stage == Stage::CredSsp
-        && f.sent_after(f.tls_done.unwrap_or(sh), Direction::ClientToServer);
     let mut ev = vec![
         (last_srv, format!("the server sent its {what}")),
         (c.entry, format!("{} {} later", closing_words(&c), ms(gap))),
@@ -598,6 +660,18 @@ fn client_aborted_after_handshake(f: &Facts<'_>) -> Option<Hit> {
 }
 
 fn tls_legacy_version(f: &Facts<'_>) -> Option<Hit> {
+    if let Some((i, _)) = f.first_from(Direction::ServerToClient, |e| {
+        matches!(e, Event::Sslv2Hello { server: true })
+    }) {
+        return Hit::new(
+            Confidence::Certain,
+            "the server speaks SSLv2",
+            vec![(
+                i,
+                "SSLv2 SERVER-HELLO: a protocol broken since 1996 (RFC 6176)".to_string(),
+            )],
+        );
+    }
     let sh = f.server_hello?;
     let Event::TlsServerHello {
         version,
@@ -624,12 +698,7 @@ fn tls_legacy_version(f: &Facts<'_>) -> Option<Hit> {
 
 /// A certificate fact is a failure when the client rejected the server after seeing it, else advice.
 fn cert_severity(f: &Facts<'_>, hard: bool) -> (Severity, Confidence) {
-    let rejected = f.failed_close().is_some_and(|c| {
-        c.dir == Direction::ClientToServer
-            && f.server_hello.is_some_and(|sh| c.entry > sh)
-            && matches!(c.stage, Stage::TlsHandshake | Stage::CredSsp)
-    });
-    match (rejected, hard) {
+    match (client_rejection(f).is_some(), hard) {
         (true, true) => (Severity::Failure, Confidence::Likely),
         (true, false) => (Severity::Failure, Confidence::Possible),
         (false, _) => (Severity::Advisory, Confidence::Certain),

@@ -100,7 +100,17 @@ struct RdpFlow {
 #[derive(Debug)]
 enum Flow {
     /// Content has not decided yet (SYN seen, or data that may follow a proxy handshake).
-    Undecided { client: SocketAddr, server: SocketAddr, first_syn: Option<(i64, u64)>, syns: u32, syn_ack: Option<(i64, u64)>, sniffed: u32, last: i64 },
+    Undecided {
+        client: SocketAddr,
+        server: SocketAddr,
+        first_syn: Option<(i64, u64)>,
+        syns: u32,
+        syn_ack: Option<(i64, u64)>,
+        /// Initial sequence numbers from the SYN and the SYN/ACK, to start reassembly at the right place.
+        isn: (Option<u32>, Option<u32>),
+        sniffed: u32,
+        last: i64,
+    },
     Rdp(Box<RdpFlow>, i64),
     /// Not RDP: dropped on the fast path.
     Ignored(i64),
@@ -134,11 +144,25 @@ pub struct FlowTable {
 
 impl FlowTable {
     pub fn new(opts: FlowOptions) -> Self {
-        Self { opts, flows: HashMap::new(), rdp_active: 0, stats: FlowStats::default(), last_sweep: 0, now: 0, notes: Vec::new() }
+        Self {
+            opts,
+            flows: HashMap::new(),
+            rdp_active: 0,
+            stats: FlowStats::default(),
+            last_sweep: 0,
+            now: 0,
+            notes: Vec::new(),
+        }
     }
 
     /// One TCP segment. Finished flows go to `out`.
-    pub fn segment(&mut self, seg: &TcpSegment<'_>, ts: i64, packet: u64, out: &mut dyn FnMut(FinishedFlow)) {
+    pub fn segment(
+        &mut self,
+        seg: &TcpSegment<'_>,
+        ts: i64,
+        packet: u64,
+        out: &mut dyn FnMut(FinishedFlow),
+    ) {
         self.now = ts;
         self.stats.tcp_segments += 1;
         let key = FlowKey::of(seg.src, seg.dst);
@@ -151,10 +175,35 @@ impl FlowTable {
             None => {
                 // A new flow: a SYN opens it; data may be a mid-stream pickup; anything else is ignored.
                 let new = if syn && !ack {
-                    Flow::Undecided { client: seg.src, server: seg.dst, first_syn: Some((ts, packet)), syns: 0, syn_ack: None, sniffed: 0, last: ts }
+                    Flow::Undecided {
+                        client: seg.src,
+                        server: seg.dst,
+                        first_syn: Some((ts, packet)),
+                        syns: 0,
+                        syn_ack: None,
+                        isn: (None, None),
+                        sniffed: 0,
+                        last: ts,
+                    }
                 } else if !seg.payload.is_empty() || (syn && ack) {
-                    let (client, server) = if syn || starts_rdp(seg.payload, 0xD0) || is_rdp_port(&self.opts.ports, seg.src.port()) { (seg.dst, seg.src) } else { (seg.src, seg.dst) };
-                    Flow::Undecided { client, server, first_syn: None, syns: 0, syn_ack: None, sniffed: 0, last: ts }
+                    let (client, server) = if syn
+                        || starts_rdp(seg.payload, 0xD0)
+                        || is_rdp_port(&self.opts.ports, seg.src.port())
+                    {
+                        (seg.dst, seg.src)
+                    } else {
+                        (seg.src, seg.dst)
+                    };
+                    Flow::Undecided {
+                        client,
+                        server,
+                        first_syn: None,
+                        syns: 0,
+                        syn_ack: None,
+                        isn: (None, None),
+                        sniffed: 0,
+                        last: ts,
+                    }
                 } else {
                     return;
                 };
@@ -166,7 +215,9 @@ impl FlowTable {
         };
         match flow {
             Flow::Ignored(last) => *last = ts,
-            Flow::Undecided { .. } => self.undecided(key, seg, ts, packet, (syn, ack, rst, fin), out),
+            Flow::Undecided { .. } => {
+                self.undecided(key, seg, ts, packet, (syn, ack, rst, fin), out)
+            }
             Flow::Rdp(..) => self.rdp(key, seg, ts, packet, (syn, rst, fin), out),
         }
         if ts.saturating_sub(self.last_sweep) > 1_000_000 {
@@ -174,23 +225,57 @@ impl FlowTable {
         }
     }
 
-    fn undecided(&mut self, key: FlowKey, seg: &TcpSegment<'_>, ts: i64, packet: u64, (syn, ack, rst, fin): (bool, bool, bool, bool), out: &mut dyn FnMut(FinishedFlow)) {
-        let Some(Flow::Undecided { client, server, mut first_syn, mut syns, mut syn_ack, mut sniffed, .. }) = self.flows.remove(&key) else { return };
+    fn undecided(
+        &mut self,
+        key: FlowKey,
+        seg: &TcpSegment<'_>,
+        ts: i64,
+        packet: u64,
+        (syn, ack, rst, fin): (bool, bool, bool, bool),
+        out: &mut dyn FnMut(FinishedFlow),
+    ) {
+        let Some(Flow::Undecided {
+            client,
+            server,
+            mut first_syn,
+            mut syns,
+            mut syn_ack,
+            mut isn,
+            mut sniffed,
+            ..
+        }) = self.flows.remove(&key)
+        else {
+            return;
+        };
         let from_client = seg.src == client;
         let known_port = is_rdp_port(&self.opts.ports, server.port());
-        let keep = |first_syn, syns, syn_ack, sniffed| Flow::Undecided { client, server, first_syn, syns, syn_ack, sniffed, last: ts };
+        let keep = |first_syn, syns, syn_ack, isn, sniffed| Flow::Undecided {
+            client,
+            server,
+            first_syn,
+            syns,
+            syn_ack,
+            isn,
+            sniffed,
+            last: ts,
+        };
         if syn && !ack && from_client {
             syns += 1;
             first_syn.get_or_insert((ts, packet));
-            self.flows.insert(key, keep(first_syn, syns, syn_ack, sniffed));
+            isn.0.get_or_insert(seg.seq);
+            self.flows
+                .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed));
             return;
         }
         if syn && ack && !from_client {
             syn_ack.get_or_insert((ts, packet));
-            self.flows.insert(key, keep(first_syn, syns, syn_ack, sniffed));
+            isn.1.get_or_insert(seg.seq);
+            self.flows
+                .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed));
             return;
         }
-        if rst && !from_client && syn_ack.is_none() && seg.payload.is_empty() && first_syn.is_some() {
+        if rst && !from_client && syn_ack.is_none() && seg.payload.is_empty() && first_syn.is_some()
+        {
             // RST in answer to the SYN: refused. Worth a report only where RDP was expected.
             self.flows.insert(key, Flow::Ignored(ts));
             if known_port {
@@ -198,17 +283,27 @@ impl FlowTable {
                 start_session(&mut session, first_syn);
                 session.on_transport(Timestamp(ts), Some(packet), TransportFact::Refused);
                 self.stats.rdp_flows += 1;
-                out(FinishedFlow { client, server, observation: session.finish() });
+                out(FinishedFlow {
+                    client,
+                    server,
+                    observation: session.finish(),
+                });
             } else {
                 self.stats.ignored_flows += 1;
             }
             return;
         }
         if seg.payload.is_empty() {
-            self.flows.insert(key, keep(first_syn, syns, syn_ack, sniffed));
+            self.flows
+                .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed));
             return;
         }
-        let is_rdp = known_port || if from_client { starts_rdp(seg.payload, 0xE0) } else { starts_rdp(seg.payload, 0xD0) };
+        let is_rdp = known_port
+            || if from_client {
+                starts_rdp(seg.payload, 0xE0)
+            } else {
+                starts_rdp(seg.payload, 0xD0)
+            };
         if !is_rdp {
             // A proxy handshake (SOCKS 4/5, HTTP CONNECT) may come first: search a few more client segments.
             let proxied = sniffed > 0 || (from_client && looks_like_proxy_handshake(seg.payload));
@@ -216,7 +311,8 @@ impl FlowTable {
                 sniffed += 1;
             }
             if proxied && sniffed < MAX_SNIFF_SEGMENTS {
-                self.flows.insert(key, keep(first_syn, syns, syn_ack, sniffed));
+                self.flows
+                    .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed));
             } else {
                 self.flows.insert(key, Flow::Ignored(ts));
                 self.stats.ignored_flows += 1;
@@ -235,12 +331,25 @@ impl FlowTable {
         if let Some((t, p)) = syn_ack {
             session.on_transport(Timestamp(t), Some(p), TransportFact::Connected);
         }
+        let mut to_server = Reassembler::with_limit(self.opts.max_buffered_bytes);
+        let mut to_client = Reassembler::with_limit(self.opts.max_buffered_bytes);
+        // Start both streams at their SYNs, so data that overtook a segment is not taken for a fresh start;
+        // behind a proxy handshake the RDP stream starts here instead.
+        if sniffed == 0 {
+            let mut nothing = |_: Delivery<'_>| {};
+            if let (Some(seq), Some((t, p))) = (isn.0, first_syn) {
+                to_server.segment(seq, true, false, &[], p, t, &mut nothing);
+            }
+            if let (Some(seq), Some((t, p))) = (isn.1, syn_ack) {
+                to_client.segment(seq, true, false, &[], p, t, &mut nothing);
+            }
+        }
         let flow = RdpFlow {
             client,
             server,
             session,
-            to_server: Reassembler::with_limit(self.opts.max_buffered_bytes),
-            to_client: Reassembler::with_limit(self.opts.max_buffered_bytes),
+            to_server,
+            to_client,
             first_syn,
             connected: syn_ack.is_some() || first_syn.is_none(),
             fins: 0,
@@ -251,16 +360,37 @@ impl FlowTable {
         self.rdp(key, seg, ts, packet, (syn, rst, fin), out);
     }
 
-    fn rdp(&mut self, key: FlowKey, seg: &TcpSegment<'_>, ts: i64, packet: u64, (syn, rst, fin): (bool, bool, bool), out: &mut dyn FnMut(FinishedFlow)) {
-        let Some(Flow::Rdp(flow, last)) = self.flows.get_mut(&key) else { return };
+    fn rdp(
+        &mut self,
+        key: FlowKey,
+        seg: &TcpSegment<'_>,
+        ts: i64,
+        packet: u64,
+        (syn, rst, fin): (bool, bool, bool),
+        out: &mut dyn FnMut(FinishedFlow),
+    ) {
+        let Some(Flow::Rdp(flow, last)) = self.flows.get_mut(&key) else {
+            return;
+        };
         *last = ts;
-        let dir = if seg.src == flow.client { Direction::ClientToServer } else { Direction::ServerToClient };
+        let dir = if seg.src == flow.client {
+            Direction::ClientToServer
+        } else {
+            Direction::ServerToClient
+        };
         if syn && dir == Direction::ServerToClient && !flow.connected {
             flow.connected = true;
-            flow.session.on_transport(Timestamp(ts), Some(packet), TransportFact::Connected);
+            flow.session
+                .on_transport(Timestamp(ts), Some(packet), TransportFact::Connected);
         }
         let stats = &mut self.stats;
-        let RdpFlow { session, to_server, to_client, fins, .. } = &mut **flow;
+        let RdpFlow {
+            session,
+            to_server,
+            to_client,
+            fins,
+            ..
+        } = &mut **flow;
         let reasm = match dir {
             Direction::ClientToServer => to_server,
             Direction::ServerToClient => to_client,
@@ -287,53 +417,105 @@ impl FlowTable {
     /// Reports a flow and leaves a marker so its later packets are dropped.
     fn finish(&mut self, key: FlowKey, capture_end: bool, out: &mut dyn FnMut(FinishedFlow)) {
         let now = self.now;
-        let Some(flow) = self.flows.insert(key, Flow::Ignored(now)) else { return };
+        let Some(flow) = self.flows.insert(key, Flow::Ignored(now)) else {
+            return;
+        };
         match flow {
             Flow::Rdp(mut f, _) => {
                 self.rdp_active = self.rdp_active.saturating_sub(1);
                 if capture_end && !f.session.is_established() {
                     let stats = &mut self.stats;
                     let mut ignored = false;
-                    let RdpFlow { session, to_server, to_client, .. } = &mut *f;
-                    to_server.flush(0, now, &mut |d| deliver_to(session, stats, Direction::ClientToServer, &mut ignored, d));
-                    to_client.flush(0, now, &mut |d| deliver_to(session, stats, Direction::ServerToClient, &mut ignored, d));
+                    let RdpFlow {
+                        session,
+                        to_server,
+                        to_client,
+                        ..
+                    } = &mut *f;
+                    to_server.flush(0, now, &mut |d| {
+                        deliver_to(session, stats, Direction::ClientToServer, &mut ignored, d)
+                    });
+                    to_client.flush(0, now, &mut |d| {
+                        deliver_to(session, stats, Direction::ServerToClient, &mut ignored, d)
+                    });
                     session.on_transport(Timestamp(now), None, TransportFact::CaptureEnd);
                 }
-                out(FinishedFlow { client: f.client, server: f.server, observation: f.session.finish() });
+                out(FinishedFlow {
+                    client: f.client,
+                    server: f.server,
+                    observation: f.session.finish(),
+                });
             }
-            Flow::Undecided { client, server, first_syn: Some(fs), syns, syn_ack: None, .. } if is_rdp_port(&self.opts.ports, server.port()) => {
+            Flow::Undecided {
+                client,
+                server,
+                first_syn: Some(fs),
+                syns,
+                syn_ack: None,
+                ..
+            } if is_rdp_port(&self.opts.ports, server.port()) => {
                 // Only SYNs: filtered when the capture went on long enough after the first, else unknown.
                 let mut session = Session::new();
                 start_session(&mut session, Some(fs));
                 let waited = now.saturating_sub(fs.0);
                 if waited >= self.opts.syn_timeout_us {
-                    session.on_transport(Timestamp(now), None, TransportFact::NoAnswer { syns: syns.max(1), waited_us: waited });
+                    session.on_transport(
+                        Timestamp(now),
+                        None,
+                        TransportFact::NoAnswer {
+                            syns: syns.max(1),
+                            waited_us: waited,
+                        },
+                    );
                 } else {
                     session.on_transport(Timestamp(now), None, TransportFact::CaptureEnd);
                 }
                 self.stats.rdp_flows += 1;
-                out(FinishedFlow { client, server, observation: session.finish() });
+                out(FinishedFlow {
+                    client,
+                    server,
+                    observation: session.finish(),
+                });
             }
             _ => {}
         }
     }
 
     /// An ICMP unreachable quoting one of our flows.
-    pub fn icmp(&mut self, icmp: &IcmpUnreachable, ts: i64, packet: u64, out: &mut dyn FnMut(FinishedFlow)) {
+    pub fn icmp(
+        &mut self,
+        icmp: &IcmpUnreachable,
+        ts: i64,
+        packet: u64,
+        out: &mut dyn FnMut(FinishedFlow),
+    ) {
         self.now = ts;
         let key = FlowKey::of(icmp.quoted_src, icmp.quoted_dst);
-        let fact = TransportFact::IcmpUnreachable { icmp_type: icmp.icmp_type, code: icmp.code, reporter: icmp.reporter.to_string() };
+        let fact = TransportFact::IcmpUnreachable {
+            icmp_type: icmp.icmp_type,
+            code: icmp.code,
+            reporter: icmp.reporter.to_string(),
+        };
         match self.flows.get_mut(&key) {
             Some(Flow::Rdp(f, _)) => {
                 f.session.on_transport(Timestamp(ts), Some(packet), fact);
                 self.finish(key, false, out);
             }
-            Some(Flow::Undecided { client, server, first_syn, .. }) if is_rdp_port(&self.opts.ports, server.port()) => {
+            Some(Flow::Undecided {
+                client,
+                server,
+                first_syn,
+                ..
+            }) if is_rdp_port(&self.opts.ports, server.port()) => {
                 let mut session = Session::new();
                 start_session(&mut session, *first_syn);
                 session.on_transport(Timestamp(ts), Some(packet), fact);
                 self.stats.rdp_flows += 1;
-                out(FinishedFlow { client: *client, server: *server, observation: session.finish() });
+                out(FinishedFlow {
+                    client: *client,
+                    server: *server,
+                    observation: session.finish(),
+                });
                 self.flows.insert(key, Flow::Ignored(ts));
             }
             _ => {}
@@ -344,7 +526,12 @@ impl FlowTable {
     fn sweep(&mut self, now: i64, out: &mut dyn FnMut(FinishedFlow)) {
         self.last_sweep = now;
         let idle = self.opts.idle_timeout_us;
-        let stale: Vec<FlowKey> = self.flows.iter().filter(|(_, f)| now.saturating_sub(f.last_seen()) > idle).map(|(k, _)| *k).collect();
+        let stale: Vec<FlowKey> = self
+            .flows
+            .iter()
+            .filter(|(_, f)| now.saturating_sub(f.last_seen()) > idle)
+            .map(|(k, _)| *k)
+            .collect();
         for key in stale {
             self.finish(key, true, out);
             self.flows.remove(&key);
@@ -356,7 +543,11 @@ impl FlowTable {
         let before = self.flows.len();
         self.flows.retain(|_, f| !matches!(f, Flow::Ignored(_)));
         if self.flows.len() >= self.opts.max_flows {
-            let mut by_age: Vec<(i64, FlowKey)> = self.flows.iter().map(|(k, f)| (f.last_seen(), *k)).collect();
+            let mut by_age: Vec<(i64, FlowKey)> = self
+                .flows
+                .iter()
+                .map(|(k, f)| (f.last_seen(), *k))
+                .collect();
             by_age.sort_unstable_by_key(|(t, _)| *t);
             let drop = by_age.len() / 4 + 1;
             for (_, key) in by_age.into_iter().take(drop) {
@@ -364,7 +555,10 @@ impl FlowTable {
                 self.flows.remove(&key);
                 self.stats.evicted_for_limit += 1;
             }
-            self.note(format!("more than {} flows at once: the oldest were finished early (--max-flows)", self.opts.max_flows));
+            self.note(format!(
+                "more than {} flows at once: the oldest were finished early (--max-flows)",
+                self.opts.max_flows
+            ));
         }
         let _ = before;
     }
@@ -387,7 +581,10 @@ impl FlowTable {
     pub fn end(&mut self, ts: i64, out: &mut dyn FnMut(FinishedFlow)) {
         self.now = ts.max(self.now);
         let keys: Vec<FlowKey> = self.flows.keys().copied().collect();
-        let mut keys_sorted: Vec<(i64, FlowKey)> = keys.into_iter().filter_map(|k| Some((first_time(self.flows.get(&k)?), k))).collect();
+        let mut keys_sorted: Vec<(i64, FlowKey)> = keys
+            .into_iter()
+            .filter_map(|k| Some((first_time(self.flows.get(&k)?), k)))
+            .collect();
         keys_sorted.sort_unstable_by_key(|(t, _)| *t);
         for (_, key) in keys_sorted {
             self.finish(key, true, out);
@@ -398,7 +595,10 @@ impl FlowTable {
 
 fn first_time(f: &Flow) -> i64 {
     match f {
-        Flow::Undecided { first_syn: Some((t, _)), .. } => *t,
+        Flow::Undecided {
+            first_syn: Some((t, _)),
+            ..
+        } => *t,
         Flow::Rdp(r, _) => r.first_syn.map_or(0, |(t, _)| t),
         other => other.last_seen(),
     }
@@ -419,13 +619,31 @@ fn looks_like_proxy_handshake(p: &[u8]) -> bool {
     matches!(p.first(), Some(4 | 5)) || p.starts_with(b"CONNECT ")
 }
 
-fn deliver_to(session: &mut Session, stats: &mut FlowStats, dir: Direction, fin_seen: &mut bool, d: Delivery<'_>) {
+fn deliver_to(
+    session: &mut Session,
+    stats: &mut FlowStats,
+    dir: Direction,
+    fin_seen: &mut bool,
+    d: Delivery<'_>,
+) {
     match d {
-        Delivery::Data { bytes, packet, ts_us } => session.on_bytes(Timestamp(ts_us), dir, Some(packet), bytes),
-        Delivery::Gap { bytes, packet, ts_us } => {
+        Delivery::Data {
+            bytes,
+            packet,
+            ts_us,
+        } => session.on_bytes(Timestamp(ts_us), dir, Some(packet), bytes),
+        Delivery::Gap {
+            bytes,
+            packet,
+            ts_us,
+        } => {
             stats.gaps += 1;
             stats.gap_bytes += bytes;
-            session.on_transport(Timestamp(ts_us), Some(packet), TransportFact::Gap { dir, bytes });
+            session.on_transport(
+                Timestamp(ts_us),
+                Some(packet),
+                TransportFact::Gap { dir, bytes },
+            );
         }
         Delivery::Conflict { .. } => stats.conflicts += 1,
         Delivery::Fin { packet, ts_us } => {

@@ -52,13 +52,28 @@ pub struct ReplayOptions {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReplayError {
     #[error("{source_name}: {message}")]
-    Open { source_name: String, message: String },
+    Open {
+        source_name: String,
+        message: String,
+    },
     #[error("{source_name}: link type {dlt} ({name}) is not supported (supported: Ethernet, Linux cooked SLL and SLL2, raw IPv4/IPv6, BSD loopback)")]
-    LinkType { source_name: String, dlt: i32, name: String },
+    LinkType {
+        source_name: String,
+        dlt: i32,
+        name: String,
+    },
     #[error("{source_name}: filter \"{filter}\": {message}")]
-    Filter { source_name: String, filter: String, message: String },
+    Filter {
+        source_name: String,
+        filter: String,
+        message: String,
+    },
     #[error("{source_name}: packet {packet}: {message}")]
-    Read { source_name: String, packet: u64, message: String },
+    Read {
+        source_name: String,
+        packet: u64,
+        message: String,
+    },
 }
 
 /// What one source gave.
@@ -75,7 +90,10 @@ pub struct ReplayStats {
 
 /// Turns a finished flow into a report.
 pub fn report_flow(source: &str, flow: FinishedFlow, warn_days: i64) -> ConnectionReport {
-    let ctx = Context { server_name: Some(flow.server.ip().to_string()), warn_days };
+    let ctx = Context {
+        server_name: Some(flow.server.ip().to_string()),
+        warn_days,
+    };
     let diagnosis = diagnose(&flow.observation, &ctx);
     ConnectionReport {
         source: source.to_string(),
@@ -92,7 +110,9 @@ fn endpoint(a: SocketAddr) -> String {
 }
 
 fn ts_us(h: &pcap::PacketHeader) -> i64 {
-    i64::from(h.ts.tv_sec).saturating_mul(1_000_000).saturating_add(i64::from(h.ts.tv_usec))
+    // timeval fields are i64 on the 64-bit targets this builds for.
+    let (sec, usec): (i64, i64) = (h.ts.tv_sec, h.ts.tv_usec);
+    sec.saturating_mul(1_000_000).saturating_add(usec)
 }
 
 /// Progress on standard error for large files, when it is a terminal.
@@ -101,15 +121,19 @@ struct Progress(Option<indicatif::ProgressBar>);
 impl Progress {
     fn new(source: &Source) -> Self {
         use std::io::IsTerminal;
-        let Source::File(path) = source else { return Self(None) };
+        let Source::File(path) = source else {
+            return Self(None);
+        };
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         if path == "-" || size < 64 * 1024 * 1024 || !std::io::stderr().is_terminal() {
             return Self(None);
         }
         let bar = indicatif::ProgressBar::new(size);
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         bar.set_message(path.clone());
         Self(Some(bar))
@@ -132,16 +156,24 @@ impl Drop for Progress {
 
 /// Reads one source to its end, handing each finished connection to `sink` as it completes.
 /// A read error part-way still reports every connection seen so far, then returns the error.
-pub fn replay_source(source: &Source, opts: &ReplayOptions, sink: &mut dyn FnMut(ConnectionReport) -> bool) -> (ReplayStats, Option<ReplayError>) {
+pub fn replay_source(
+    source: &Source,
+    opts: &ReplayOptions,
+    sink: &mut dyn FnMut(ConnectionReport) -> bool,
+) -> (ReplayStats, Option<ReplayError>) {
     let name = source.name().to_string();
-    let open_err = |e: pcap::Error| ReplayError::Open { source_name: name.clone(), message: e.to_string() };
+    let open_err = |e: pcap::Error| ReplayError::Open {
+        source_name: name.clone(),
+        message: e.to_string(),
+    };
     match source {
         Source::File(path) => match pcap::Capture::from_file(path) {
             Ok(cap) => run(&name, cap, opts, source, sink),
             Err(e) => (ReplayStats::default(), Some(open_err(e))),
         },
         Source::Live(iface) => {
-            let cap = pcap::Capture::from_device(iface.as_str()).and_then(|c| c.immediate_mode(true).timeout(200).snaplen(65535).open());
+            let cap = pcap::Capture::from_device(iface.as_str())
+                .and_then(|c| c.immediate_mode(true).timeout(200).snaplen(65535).open());
             match cap {
                 Ok(cap) => run(&name, cap, opts, source, sink),
                 Err(e) => (ReplayStats::default(), Some(open_err(e))),
@@ -161,11 +193,25 @@ fn run<T: pcap::Activated + ?Sized>(
     let dlt = cap.get_datalink();
     let Some(link) = LinkType::from_dlt(dlt.0) else {
         let dlt_name = dlt.get_name().unwrap_or_else(|_| "unknown".to_string());
-        return (stats, Some(ReplayError::LinkType { source_name: name.to_string(), dlt: dlt.0, name: dlt_name }));
+        return (
+            stats,
+            Some(ReplayError::LinkType {
+                source_name: name.to_string(),
+                dlt: dlt.0,
+                name: dlt_name,
+            }),
+        );
     };
     if let Some(filter) = &opts.filter {
         if let Err(e) = cap.filter(filter, true) {
-            return (stats, Some(ReplayError::Filter { source_name: name.to_string(), filter: filter.clone(), message: e.to_string() }));
+            return (
+                stats,
+                Some(ReplayError::Filter {
+                    source_name: name.to_string(),
+                    filter: filter.clone(),
+                    message: e.to_string(),
+                }),
+            );
         }
     }
     let live = matches!(source, Source::Live(_));
@@ -178,7 +224,9 @@ fn run<T: pcap::Activated + ?Sized>(
     let mut last_ts = 0i64;
     let mut emit = |flow: FinishedFlow, stop: &mut bool, reported: &mut u64| {
         *reported += 1;
-        if !sink(report_flow(name, flow, opts.warn_days)) || opts.max_connections.is_some_and(|m| *reported >= m) {
+        if !sink(report_flow(name, flow, opts.warn_days))
+            || opts.max_connections.is_some_and(|m| *reported >= m)
+        {
             *stop = true;
         }
     };
@@ -197,7 +245,11 @@ fn run<T: pcap::Activated + ?Sized>(
                 continue;
             }
             Err(e) => {
-                error = Some(ReplayError::Read { source_name: name.to_string(), packet: stats.packets + 1, message: e.to_string() });
+                error = Some(ReplayError::Read {
+                    source_name: name.to_string(),
+                    packet: stats.packets + 1,
+                    message: e.to_string(),
+                });
                 break;
             }
         };
@@ -210,8 +262,12 @@ fn run<T: pcap::Activated + ?Sized>(
             progress.set(stats.bytes + 16 * stats.packets + 24);
         }
         match decoder.decode(link, packet.data, ts) {
-            Ok(Decoded::Tcp(seg)) => table.segment(&seg, ts, number, &mut |f| emit(f, &mut stop, &mut reported)),
-            Ok(Decoded::IcmpUnreachable(icmp)) => table.icmp(&icmp, ts, number, &mut |f| emit(f, &mut stop, &mut reported)),
+            Ok(Decoded::Tcp(seg)) => {
+                table.segment(&seg, ts, number, &mut |f| emit(f, &mut stop, &mut reported))
+            }
+            Ok(Decoded::IcmpUnreachable(icmp)) => table.icmp(&icmp, ts, number, &mut |f| {
+                emit(f, &mut stop, &mut reported)
+            }),
             Ok(_) => {}
             Err(e) => {
                 stats.undecodable += 1;
@@ -233,10 +289,17 @@ fn run<T: pcap::Activated + ?Sized>(
         ));
     }
     if stats.flows.gaps > 0 {
-        stats.notes.push(format!("{} capture gaps ({} bytes missing) in RDP connections", stats.flows.gaps, stats.flows.gap_bytes));
+        stats.notes.push(format!(
+            "{} capture gaps ({} bytes missing) in RDP connections",
+            stats.flows.gaps, stats.flows.gap_bytes
+        ));
     }
     if stats.undecodable > 0 {
-        stats.notes.push(format!("{} packets could not be decoded; first: {}", stats.undecodable, stats.first_undecodable.clone().unwrap_or_default()));
+        stats.notes.push(format!(
+            "{} packets could not be decoded; first: {}",
+            stats.undecodable,
+            stats.first_undecodable.clone().unwrap_or_default()
+        ));
     }
     (stats, error)
 }

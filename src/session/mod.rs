@@ -403,14 +403,20 @@ impl Session {
 
     /// Decides how a direction's first bytes are read.
     fn sniff(&mut self, dir: Direction, first: &[u8]) {
+        let client_tls = self.client.mode() == Mode::Tls;
         let mode = match first.first() {
+            None => return,
+            // The server answers a Direct Approach client in TLS, whatever its first byte.
+            Some(_) if dir == Direction::ServerToClient && client_tls => Mode::Tls,
             Some(0x03) => Mode::Tpkt,
             // The Direct Approach (MS-RDPBCGR 5.4.2.2): a client may start TLS at once. A server may not.
             Some(_)
                 if dir == Direction::ClientToServer
                     && (looks_like_tls_record(first) || looks_like_sslv2_hello(first)) =>
             {
-                Mode::Tls
+                self.stream_mut(dir).mode = Some(Mode::Tls);
+                self.signal(Signal::DirectTls);
+                return;
             }
             Some(_) if first.len() < 4 && first.iter().all(|b| b.is_ascii_alphabetic()) => return,
             Some(_) => {
@@ -425,7 +431,6 @@ impl Session {
                 self.signal(Signal::Broken);
                 Mode::Skip
             }
-            None => return,
         };
         self.stream_mut(dir).mode = Some(mode);
     }
@@ -440,6 +445,9 @@ impl Session {
         }
     }
 }
+
+/// What [`describe_foreign`] says of bytes it cannot name.
+pub const UNRECOGNISED: &str = "binary data that is not TPKT";
 
 /// Says what foreign bytes look like, for `not-rdp` evidence.
 pub fn describe_foreign(first: &[u8]) -> String {

@@ -66,6 +66,8 @@ pub enum Signal {
     Confirm(SecurityProtocols),
     /// Connection Confirm without RDP_NEG_RSP: standard RDP security.
     LegacyConfirm,
+    /// The client began with a TLS ClientHello, no X.224 first (MS-RDPBCGR 5.4.2.2 Direct Approach).
+    DirectTls,
     /// The server refused: RDP_NEG_FAILURE or an X.224 Disconnect Request.
     Refusal,
     /// Both sides finished the TLS handshake.
@@ -111,6 +113,9 @@ pub fn next(phase: Phase, signal: Signal) -> Phase {
         (P::Idle | P::TcpHandshake | P::AwaitRequest, G::Request(requested)) => {
             P::AwaitConfirm { requested }
         }
+        (P::Idle | P::TcpHandshake | P::AwaitRequest, G::DirectTls) => P::TlsHandshake {
+            selected: SecurityProtocols::SSL,
+        },
         (P::AwaitConfirm { .. }, G::Confirm(selected)) if selected.uses_tls() => {
             P::TlsHandshake { selected }
         }

@@ -55,7 +55,11 @@ impl Session {
     /// Handles the TLS record at the head of `rest`; returns the bytes used, or `None` to wait for more.
     pub(super) fn tls_record(&mut self, dir: Direction, rest: &[u8]) -> Option<usize> {
         let first_record = *self.tls.side(dir).3 == 0;
-        if first_record && dir == Direction::ClientToServer && looks_like_sslv2_hello(rest) {
+        if first_record
+            && (looks_like_sslv2_hello(rest)
+                || (dir == Direction::ServerToClient
+                    && rest.first().is_some_and(|b| b & 0x80 != 0)))
+        {
             return self.sslv2(dir, rest);
         }
         match tls_frame(rest) {
@@ -84,18 +88,27 @@ impl Session {
 
     fn tls_broken(&mut self, dir: Direction, bytes: &[u8], e: &WireError, first_record: bool) {
         if first_record {
-            let got = format!(
-                "{} ({})",
-                super::describe_foreign(bytes),
-                hex::encode(bytes.get(..16).unwrap_or(bytes))
-            );
-            self.push(
-                Some(dir),
-                Event::Unexpected {
-                    expected: "a TLS record".to_string(),
-                    got,
-                },
-            );
+            let looks_like = super::describe_foreign(bytes);
+            let first_bytes = hex::encode(bytes.get(..16).unwrap_or(bytes));
+            if looks_like == super::UNRECOGNISED {
+                let got = format!("{looks_like} ({first_bytes})");
+                self.push(
+                    Some(dir),
+                    Event::Unexpected {
+                        expected: "a TLS record".to_string(),
+                        got,
+                    },
+                );
+            } else {
+                // A recognisable other protocol (an HTTP error page, a banner): not an RDP/TLS server.
+                self.push(
+                    Some(dir),
+                    Event::NotRdp {
+                        first_bytes,
+                        looks_like,
+                    },
+                );
+            }
             self.signal(Signal::Broken);
             self.stream_mut(dir).mode = Some(Mode::Skip);
         } else {
@@ -110,6 +123,11 @@ impl Session {
                 *seen = seen.saturating_add(1);
                 let server = matches!(msg, Sslv2Message::ServerHello(_));
                 self.push(Some(dir), Event::Sslv2Hello { server });
+                if server {
+                    // SSLv2 from here on, both ways: nothing more to read as TLS records.
+                    self.client.mode = Some(Mode::Skip);
+                    self.server.mode = Some(Mode::Skip);
+                }
                 Some(rest.len().saturating_sub(left.len()))
             }
             Err(nom::Err::Incomplete(_)) => None,
@@ -187,6 +205,12 @@ impl Session {
                 if self.phase != Phase::Established {
                     self.push_or_extend(dir, Event::TlsApplicationData { records: 1, bytes });
                 }
+            }
+            ContentType::APPLICATION_DATA if self.stream(dir.other()).mode == Some(Mode::Skip) => {
+                // The other side's bytes stopped making sense: the handshake's end cannot be seen, but this
+                // side goes on; count its data rather than call every record unexpected.
+                let bytes = u64::try_from(fragment.len()).unwrap_or(u64::MAX);
+                self.push_or_extend(dir, Event::TlsApplicationData { records: 1, bytes });
             }
             other => {
                 let got = format!("TLS {other} record");

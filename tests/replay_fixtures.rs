@@ -1,0 +1,332 @@
+//! `rdpdiag replay` on the real public captures in `fixtures/pcaps/`: each connection's verdict and stage,
+//! the facts the corpus truth states, and the errors a user can hit (one line naming file and packet).
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn fixture(name: &str) -> String {
+    format!("{}/fixtures/pcaps/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rdpdiag"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or_default()).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+/// The connection objects of a `--json` run.
+fn connections(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["kind"] == "connection")
+        .collect()
+}
+
+fn verdicts(file: &str, ports: &[&str]) -> Vec<String> {
+    let path = fixture(file);
+    let mut args = vec!["replay", "--json", path.as_str()];
+    for p in ports {
+        args.extend(["--port", p]);
+    }
+    let out = run(&args, None);
+    assert!(
+        out.status.code().is_some_and(|c| c < 2),
+        "{file}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    connections(&out)
+        .iter()
+        .map(|c| {
+            format!(
+                "{}@{}",
+                c["verdict"].as_str().unwrap(),
+                c["stage_reached"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+fn finding_ids(c: &serde_json::Value) -> Vec<String> {
+    c["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn rdp_captures_give_their_expected_verdicts() {
+    let expected: &[(&str, &[&str])] = &[
+        // RDP_NEG_FAILURE SSL_NOT_ALLOWED_BY_SERVER, then the retry with standard security works.
+        (
+            "zeek__rdp-proprietary-encryption.pcap",
+            &["neg-ssl-not-allowed@negotiation", "healthy@established"],
+        ),
+        // NLA over TLS 1.0: the first connection stops at the certificate prompt, the second is a session.
+        (
+            "zeek__rdp-to-ssl.pcap",
+            &[
+                "client-aborted-after-handshake@cred_ssp",
+                "healthy@established",
+            ],
+        ),
+        ("zeek__rdp-x509.pcap", &["healthy@established"]),
+        (
+            "zeek__rdp-unknown-keyboard.pcap",
+            &["incomplete@standard_security"],
+        ),
+        (
+            "zeek__rdp-no-cookie-mstshash.pcap",
+            &["client-aborted-after-handshake@cred_ssp"],
+        ),
+        (
+            "zeek__rdp-invalid-length.pcap",
+            &["malformed-reply@x224_request"],
+        ),
+        ("suricata-verify__RDP-003.pcap", &["healthy@established"]),
+        ("ndpi__rdp.pcap", &["incomplete@secure_channel"]),
+        ("ndpi__rdp3.pcap", &["healthy@established"]),
+        ("ndpi__rdp_over_tls.pcap", &["nla-auth-failed@cred_ssp"]),
+        // RDP behind a SOCKS5 handshake on port 42356, found by content; the capture ends after the confirm.
+        ("arkime__socks5-rdp.pcap", &["incomplete@standard_security"]),
+        // Only RDP over UDP (RDPEUDP): no TCP connection setup to analyse.
+        ("ndpi__rdp2.pcap", &[]),
+    ];
+    for (file, want) in expected {
+        assert_eq!(verdicts(file, &[]), *want, "{file}");
+    }
+}
+
+#[test]
+fn port_scan_reports_the_refused_rdp_port() {
+    let v = verdicts("ndpi__tcp_scan.pcapng", &[]);
+    assert_eq!(v, ["tcp-refused@tcp"]);
+}
+
+#[test]
+fn tls_failure_captures_through_the_direct_approach() {
+    // HTTPS captures of TLS failures: the client starts TLS at once, so the TLS rules judge them.
+    let expected: &[(&str, &str, &[&str])] = &[
+        (
+            "zeek-tls__tls-1.2-handshake-failure.pcap",
+            "443",
+            &["tls-no-shared-cipher@tls_handshake"],
+        ),
+        (
+            "zeek-tls__tls13draft16-ff52.a01-aborted.pcap",
+            "443",
+            &[
+                "tls-version-mismatch@tls_handshake",
+                "tls-version-mismatch@tls_handshake",
+            ],
+        ),
+        (
+            "zeek-tls__tls13draft16-chrome55.0.2879.0-canary-aborted.pcap",
+            "443",
+            &[
+                "tls-version-mismatch@tls_handshake",
+                "tls-version-mismatch@tls_handshake",
+            ],
+        ),
+        (
+            "zeek-tls__certificate-request-failed.pcap",
+            "3000",
+            &["neg-ssl-with-user-auth-required@tls_handshake"],
+        ),
+        (
+            "zeek-tls__https-to-http.pcap",
+            "80",
+            &["not-rdp@tls_handshake"],
+        ),
+        (
+            "zeek-tls__ssl-to-http-server.pcap",
+            "80",
+            &["not-rdp@tls_handshake"],
+        ),
+        (
+            "zeek-tls__tls-1.2-protocol-error.pcap",
+            "443",
+            &["malformed-reply@tls_handshake"],
+        ),
+        (
+            "zeek-tls__tls1.2-late-protocol-error.pcap",
+            "443",
+            &["malformed-reply@tls_handshake"],
+        ),
+        ("zeek-tls__hrr.pcap", "443", &["healthy@established"]),
+        ("zeek-tls__tls1.2.pcap", "443", &["healthy@established"]),
+        (
+            "zeek-tls__tls-expired-cert.pcap",
+            "443",
+            &["healthy@established", "healthy@established"],
+        ),
+        (
+            "zeek-tls__tls-early-alert.pcap",
+            "64132",
+            &["incomplete@secure_channel"],
+        ),
+        (
+            "zeek-tls__ssl-v2.pcap",
+            "443",
+            &["incomplete@tls_handshake"],
+        ),
+    ];
+    for (file, port, want) in expected {
+        assert_eq!(verdicts(file, &[port]), *want, "{file}");
+    }
+    // Without --port, content decides: a TLS ClientHello on 443 is not RDP, so nothing is reported.
+    assert!(verdicts("zeek-tls__tls1.2.pcap", &[]).is_empty());
+}
+
+#[test]
+fn certificate_facts_from_captures() {
+    // The expired leaf of tls-expired-cert.pcap (the connection went on: an advisory), judged at capture time.
+    let path = fixture("zeek-tls__tls-expired-cert.pcap");
+    let out = run(&["replay", "--json", "--port", "443", &path], None);
+    let first = &connections(&out)[0];
+    let expired = first["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "cert-expired")
+        .unwrap();
+    assert_eq!(expired["severity"], "advisory");
+    // zeek__rdp-x509.pcap: standard RDP security with a 512-bit X.509 chain.
+    let path = fixture("zeek__rdp-x509.pcap");
+    let c = &connections(&run(&["replay", "--json", &path], None))[0];
+    let ids = finding_ids(c);
+    assert!(
+        ids.contains(&"weak-standard-rdp-security".to_string())
+            && ids.contains(&"cert-weak-key".to_string()),
+        "{ids:?}"
+    );
+    // ndpi__rdp_over_tls.pcap: VLAN-tagged; the certificate and the TLS version as tshark saw them.
+    let path = fixture("ndpi__rdp_over_tls.pcap");
+    let c = &connections(&run(&["replay", "--json", &path], None))[0];
+    let cert = c["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "tls_certificate")
+        .unwrap();
+    assert_eq!(cert["chain"][0]["subject"], "CN=topsalon");
+    assert_eq!(
+        cert["chain"][0]["not_after_display"],
+        "2025-01-25T06:03:40Z"
+    );
+    assert_eq!(cert["packet"], 7);
+    let sh = c["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "tls_server_hello")
+        .unwrap();
+    assert_eq!(
+        sh["cipher_suite_name"],
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"
+    );
+}
+
+#[test]
+fn stdin_filter_and_expect() {
+    let bytes = std::fs::read(fixture("zeek__rdp-proprietary-encryption.pcap")).unwrap();
+    let out = run(&["replay", "--json", "-"], Some(&bytes));
+    assert_eq!(connections(&out).len(), 2);
+    // One failed connection: exit 1 without --expect.
+    assert_eq!(out.status.code(), Some(1));
+    let out = run(
+        &[
+            "replay",
+            "-q",
+            "--expect",
+            "neg-ssl-not-allowed,healthy",
+            "-",
+        ],
+        Some(&bytes),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = run(&["replay", "-q", "--expect", "healthy", "-"], Some(&bytes));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(
+        "mismatch 172.21.128.16:1311 -> 10.226.24.52:3389: neg-ssl-not-allowed (expected healthy)"
+    ));
+    // A BPF filter keeps only the second connection.
+    let out = run(
+        &["replay", "--json", "--filter", "tcp port 1312", "-"],
+        Some(&bytes),
+    );
+    let c = connections(&out);
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0]["client"], "172.21.128.16:1312");
+}
+
+#[test]
+fn errors_name_the_file_and_packet() {
+    let dir = std::env::temp_dir().join(format!("rdpdiag-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Not a capture.
+    let text = dir.join("notes.txt");
+    std::fs::write(&text, "not a capture at all\n").unwrap();
+    let out = run(&["replay", text.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with(&format!("rdpdiag: {}: ", text.display())) && err.lines().count() == 1,
+        "{err}"
+    );
+    // A truncated last packet: what came before is still analysed.
+    let mut bytes = std::fs::read(fixture("zeek__rdp-proprietary-encryption.pcap")).unwrap();
+    bytes.truncate(bytes.len() - 20);
+    let cut = dir.join("cut.pcap");
+    std::fs::write(&cut, &bytes).unwrap();
+    let out = run(&["replay", "--json", cut.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cut.pcap: packet ") && err.contains("truncated"),
+        "{err}"
+    );
+    assert_eq!(
+        connections(&out).len(),
+        2,
+        "what came before the cut is analysed"
+    );
+    // An unknown link type (147, USER0).
+    let mut pcap = vec![
+        0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 147, 0, 0, 0,
+    ];
+    pcap.extend_from_slice(&[0; 8]);
+    pcap.extend_from_slice(&[4, 0, 0, 0, 4, 0, 0, 0, 1, 2, 3, 4]);
+    let user0 = dir.join("user0.pcap");
+    std::fs::write(&user0, &pcap).unwrap();
+    let out = run(&["replay", user0.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("link type 147"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A missing file.
+    let out = run(&["replay", "/nonexistent/capture.pcap"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).starts_with("rdpdiag: /nonexistent/capture.pcap: ")
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -138,7 +138,7 @@ pub fn parse_ipv4(packet: &[u8]) -> Result<Ipv4Packet<'_>, PacketError> {
         }
         t => t,
     };
-    let (Some(payload), Some(_)) = (packet.get(header_len..total), packet.get(..total)) else {
+    let Some(payload) = packet.get(header_len..total) else {
         return Err(PacketError::Ipv4Truncated {
             total,
             captured: packet.len(),

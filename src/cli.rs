@@ -62,6 +62,37 @@ enum Command {
         #[command(flatten)]
         report: ReportArgs,
     },
+    /// Probe live hosts: every question a failing RDP client would ask, and the cause it would hit.
+    Probe {
+        /// `host`, `host:port`, `[v6]:port`, or a CIDR range (`10.0.0.0/28`, `10.0.0.0/28:3390`).
+        targets: Vec<String>,
+        /// Read more targets from a file (one per line, `#` comments).
+        #[arg(long, value_name = "FILE")]
+        targets_file: Option<String>,
+        /// Allow ranges of more than 256 addresses.
+        #[arg(long)]
+        force: bool,
+        /// Targets probed at once.
+        #[arg(long, value_name = "N", default_value_t = 32)]
+        concurrency: usize,
+        /// TCP connect timeout, seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = 3.0)]
+        connect_timeout: f64,
+        /// Timeout of each step (an awaited answer), seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+        timeout: f64,
+        /// All questions to one target within this many seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+        deadline: f64,
+        /// The name to send as SNI and to check the certificate against.
+        #[arg(long, value_name = "NAME")]
+        sni: Option<String>,
+        /// Only the default client's path (no per-protocol offers, no TLS version enumeration).
+        #[arg(long)]
+        quick: bool,
+        #[command(flatten)]
+        report: ReportArgs,
+    },
     /// Explain disconnect codes: `0x904 0x7`, `2308`, `ERRINFO_...`, NTSTATUS, RDP_NEG failures, TLS alerts,
     /// Windows event ids, or the sentence the client showed ("error code 0x904, extended error code 0x7").
     Explain {
@@ -129,6 +160,63 @@ pub fn run() -> ExitCode {
     match cli.command {
         Command::Decode { hex, layer } => run_decode(&hex, layer),
         Command::Explain { codes, json } => run_explain(&codes, json),
+        Command::Probe {
+            targets,
+            targets_file,
+            force,
+            concurrency,
+            connect_timeout,
+            timeout,
+            deadline,
+            sni,
+            quick,
+            report,
+        } => {
+            let mut list = Vec::new();
+            for t in &targets {
+                match rdpdiag::probe::target::parse_target(t, force) {
+                    Ok(mut ts) => list.append(&mut ts),
+                    Err(e) => return fail("probe", e),
+                }
+            }
+            if let Some(file) = &targets_file {
+                let text = match std::fs::read_to_string(file) {
+                    Ok(t) => t,
+                    Err(e) => return fail(&format!("probe: {file}"), e),
+                };
+                match rdpdiag::probe::target::parse_targets_file(&text, force) {
+                    Ok(mut ts) => list.append(&mut ts),
+                    Err((line, e)) => return fail(&format!("probe: {file}: line {line}"), e),
+                }
+            }
+            if list.is_empty() {
+                return fail(
+                    "probe",
+                    "no targets: give host[:port] arguments or --targets-file",
+                );
+            }
+            let secs = |v: f64| {
+                std::time::Duration::try_from_secs_f64(v)
+                    .ok()
+                    .filter(|d| !d.is_zero())
+            };
+            let (Some(connect_timeout), Some(step_timeout), Some(deadline)) =
+                (secs(connect_timeout), secs(timeout), secs(deadline))
+            else {
+                return fail("probe", "timeouts must be positive numbers of seconds");
+            };
+            let opts = rdpdiag::probe::ProbeOptions {
+                concurrency,
+                connect_timeout,
+                step_timeout,
+                deadline,
+                sni,
+                warn_days: report.warn_days,
+                quick,
+                ..Default::default()
+            };
+            crate::probe_cli::run_probe(list, opts, &report_settings(&report))
+        }
         Command::Replay {
             files,
             capture,
@@ -232,6 +320,25 @@ fn run_explain(codes: &[String], json: bool) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+/// The report settings a driver needs, from the shared flags.
+fn report_settings(args: &ReportArgs) -> crate::probe_cli::ReportSettings {
+    crate::probe_cli::ReportSettings {
+        json: args.json,
+        quiet: args.quiet,
+        style: Style {
+            color: match args.color {
+                ColorChoice::Always => true,
+                ColorChoice::Never => false,
+                ColorChoice::Auto => {
+                    io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                }
+            },
+            timeline: args.timeline,
+        },
+        expect: args.expect.as_deref().map(Expectation::parse),
     }
 }
 

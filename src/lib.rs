@@ -10,6 +10,7 @@ pub mod diagnose;
 pub mod explain;
 pub mod fuzz_targets;
 pub mod hexinput;
+pub mod probe;
 pub mod replay;
 pub mod report;
 pub mod session;

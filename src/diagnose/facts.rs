@@ -74,6 +74,9 @@ pub struct Facts<'a> {
     pub chains: Vec<Chain<'a>>,
     /// The name the client used: SNI, else the context's server name.
     pub server_name: Option<String>,
+    /// The client is rdpdiag's own prober (its cookie says so): it stops on purpose once it has its
+    /// answer, so its closes are not the client rejecting the server. Live or replayed, the same.
+    pub client_is_probe: bool,
 }
 
 impl<'a> Facts<'a> {
@@ -134,7 +137,9 @@ impl<'a> Facts<'a> {
             .enumerate()
             .take_while(|(_, e)| !matches!(e.event, Event::Established { .. }))
             .find_map(|(entry, e)| closing(entry, e));
+        let client_is_probe = request.and_then(|i| timeline.get(i)).is_some_and(|e| matches!(&e.event, Event::ConnectionRequest { cookie: Some(c), .. } if c == super::PROBE_COOKIE));
         Self {
+            client_is_probe,
             timeline,
             ctx,
             request,

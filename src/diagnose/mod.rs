@@ -17,6 +17,11 @@ use serde::Serialize;
 use crate::session::{Direction, Observation, Stage};
 use facts::Facts;
 
+/// The cookie (`Cookie: mstshash=rdpdiag`) every Connection Request of rdpdiag's prober carries. The
+/// diagnosis recognises it, live or in a capture of the probe, so the prober's own deliberate closes are
+/// not taken for a client rejecting the server.
+pub const PROBE_COOKIE: &str = "rdpdiag";
+
 /// How sure a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -177,4 +182,44 @@ pub fn diagnose(obs: &Observation, ctx: &Context) -> Diagnosis {
         stage_reached: obs.stage_reached,
         findings,
     }
+}
+
+/// The certificate findings for a chain seen outside any timeline (the probe's TLS 1.3 handshake, where
+/// the wire shows no certificate), judged by the same rules at `at` against `name`. Advisories only: no
+/// connection failed because of them.
+pub fn certificate_findings(
+    chain: &[crate::session::CertEntry],
+    at: crate::session::Timestamp,
+    name: &str,
+    warn_days: i64,
+) -> Vec<Finding> {
+    if chain.is_empty() {
+        return Vec::new();
+    }
+    let entry = crate::session::Entry {
+        t_us: 0,
+        at,
+        dir: Some(Direction::ServerToClient),
+        packet: None,
+        stage: Stage::TlsHandshake,
+        event: crate::session::Event::TlsCertificate {
+            source: crate::session::CertSource::Tls,
+            chain: chain.to_vec(),
+        },
+    };
+    let obs = Observation {
+        timeline: crate::session::Timeline {
+            entries: vec![entry],
+        },
+        ..Observation::default()
+    };
+    let ctx = Context {
+        server_name: Some(name.to_string()),
+        warn_days,
+    };
+    diagnose(&obs, &ctx)
+        .findings
+        .into_iter()
+        .filter(|f| f.id.starts_with("cert-"))
+        .collect()
 }

@@ -349,6 +349,15 @@ fn security_layer_mismatch(f: &Facts<'_>) -> Option<Hit> {
             ),
         ];
         let detail = format!("requested {requested}, selected {selected}");
+        if f.client_is_probe {
+            // The prober asks one offer at a time and hangs up after the answer: the fact, not a failure.
+            return Some(Hit {
+                confidence: Confidence::Certain,
+                severity: Some(Severity::Advisory),
+                detail: Some(detail),
+                evidence: ev,
+            });
+        }
         return match f.failed_close() {
             Some(c)
                 if c.dir == Direction::ClientToServer
@@ -582,6 +591,9 @@ fn tls_server_abort(f: &Facts<'_>) -> Option<Hit> {
 /// anything of its own inside TLS (or, in CredSSP, before it sent credentials): it rejected the server.
 /// Returns the close and whether it came mid-CredSSP.
 fn client_rejection(f: &Facts<'_>) -> Option<(Closing, bool)> {
+    if f.client_is_probe {
+        return None;
+    }
     let sh = f.server_hello?;
     let c = f.failed_close()?;
     if c.dir != Direction::ClientToServer || c.entry < sh {
@@ -908,6 +920,9 @@ fn nla_auth_failed(f: &Facts<'_>) -> Option<Hit> {
 
 fn credssp_version_mismatch(f: &Facts<'_>) -> Option<Hit> {
     let c = f.failed_close()?;
+    if f.client_is_probe && c.dir == Direction::ClientToServer {
+        return None;
+    }
     if c.stage != Stage::CredSsp {
         return None;
     }
@@ -1005,6 +1020,14 @@ fn server_disconnected(f: &Facts<'_>) -> Option<Hit> {
 // ---- advisories ----
 
 fn weak_standard_rdp_security(f: &Facts<'_>) -> Option<Hit> {
+    if let (Some(cc), Some(SecurityProtocols::RDP)) = (f.confirm, f.selected) {
+        if f.first(|e| matches!(e, Event::McsConnectResponse { .. }))
+            .is_none()
+        {
+            let words = "the server selected standard RDP security (PROTOCOL_RDP)".to_string();
+            return Hit::new(Confidence::Certain, words.clone(), vec![(cc, words)]);
+        }
+    }
     let (i, e) = f.first(
         |e| matches!(e, Event::McsConnectResponse { encryption_method: Some(m), .. } if *m != 0),
     )?;
@@ -1022,6 +1045,21 @@ fn weak_standard_rdp_security(f: &Facts<'_>) -> Option<Hit> {
         encryption_level_name.as_deref().unwrap_or("?")
     );
     Hit::new(Confidence::Certain, words.clone(), vec![(i, words)])
+}
+
+fn nla_not_required(f: &Facts<'_>) -> Option<Hit> {
+    let cc = f.confirm?;
+    let selected = f.selected?;
+    (selected.uses_tls() && !selected.uses_credssp()).then(|| {
+        let words =
+            format!("the server selected {selected}: TLS without network level authentication");
+        Hit {
+            confidence: Confidence::Certain,
+            severity: Some(Severity::Advisory),
+            detail: Some(words.clone()),
+            evidence: vec![(cc, words)],
+        }
+    })
 }
 
 fn path_degraded(f: &Facts<'_>) -> Option<Hit> {
@@ -1097,5 +1135,6 @@ pub static RULES: &[Rule] = &[
     Rule { id: "weak-standard-rdp-security", title: "Standard RDP security (RC4) in use", severity: Severity::Advisory, explains: NO_CODES, remedy: "Enable TLS and NLA (SecurityLayer=2, UserAuthentication=1).", host_checks: &[RDP_TCP_KEYS], lookalikes: &[], check: weak_standard_rdp_security },
     Rule { id: "cert-expiring-soon", title: "Certificate expires soon", severity: Severity::Advisory, explains: NO_CODES, remedy: "Renew the certificate before it expires.", host_checks: &[CERT_STORE], lookalikes: &[], check: cert_expiring_soon },
     Rule { id: "tls-legacy-version", title: "Deprecated TLS version", severity: Severity::Advisory, explains: NO_CODES, remedy: "Enable TLS 1.2 (and 1.3) on the server and disable TLS 1.0/1.1.", host_checks: &["SChannel protocol keys: HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols"], lookalikes: &[], check: tls_legacy_version },
+    Rule { id: "nla-not-required", title: "NLA not required", severity: Severity::Advisory, explains: NO_CODES, remedy: "Require network level authentication (UserAuthentication=1, \"Require user authentication for remote connections by using Network Level Authentication\").", host_checks: &[RDP_TCP_KEYS], lookalikes: &[], check: nla_not_required },
     Rule { id: "path-degraded", title: "Slow network path", severity: Severity::Advisory, explains: NO_CODES, remedy: "Network quality (VPN, MTU, latency): large graphics sessions suffer first.", host_checks: &["ping / MTU path discovery between client and server"], lookalikes: &[], check: path_degraded },
 ];

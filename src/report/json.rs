@@ -49,10 +49,18 @@ fn line(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
     out.write_all(b"\n")
 }
 
+/// A connection as a JSON value (for embedding in a target object).
+pub fn write_connection_json_value(r: &ConnectionReport) -> io::Result<serde_json::Value> {
+    serde_json::to_value(connection_json(r)).map_err(io::Error::other)
+}
+
 pub fn write_connection_json(r: &ConnectionReport, out: &mut dyn Write) -> io::Result<()> {
-    line(
-        out,
-        &ConnectionJson {
+    line(out, &connection_json(r))
+}
+
+fn connection_json(r: &ConnectionReport) -> ConnectionJson<'_> {
+    {
+        ConnectionJson {
             schema: SCHEMA,
             kind: "connection",
             source: &r.source,
@@ -67,8 +75,8 @@ pub fn write_connection_json(r: &ConnectionReport, out: &mut dyn Write) -> io::R
             dropped_entries: r.observation.dropped_entries,
             client_bytes: r.observation.client_bytes,
             server_bytes: r.observation.server_bytes,
-        },
-    )
+        }
+    }
 }
 
 pub fn write_summary_json(s: &Summary, out: &mut dyn Write) -> io::Result<()> {

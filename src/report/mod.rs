@@ -3,6 +3,7 @@
 //! `--expect` and the exit code are decided here, the same way for every driver.
 
 mod json;
+pub mod target;
 mod text;
 
 use std::collections::BTreeMap;
@@ -12,7 +13,7 @@ use serde::Serialize;
 use crate::diagnose::{Diagnosis, Outcome, Severity};
 use crate::session::Observation;
 
-pub use json::{write_connection_json, write_summary_json, SCHEMA};
+pub use json::{write_connection_json, write_connection_json_value, write_summary_json, SCHEMA};
 pub use text::{write_connection_text, write_summary_text, Style};
 
 /// One connection: where it came from, what was seen, what it means.
@@ -102,6 +103,27 @@ impl Summary {
         }
     }
 
+    /// Counts a probed target by its verdict (`healthy` counts as established).
+    pub fn add_target(&mut self, verdict: &'static str, expect: Option<&Expectation>, name: &str) {
+        self.connections += 1;
+        let outcome = match verdict {
+            "healthy" => "established",
+            "incomplete" => "incomplete",
+            _ => "failed",
+        };
+        *self.by_outcome.entry(outcome).or_default() += 1;
+        *self.by_verdict.entry(verdict).or_default() += 1;
+        if let Some(expect) = expect {
+            let mismatches = self.expect_mismatches.get_or_insert_with(Vec::new);
+            if !expect.ids.iter().any(|id| id == verdict) {
+                mismatches.push(format!(
+                    "{name}: {verdict} (expected {})",
+                    expect.ids.join(" or ")
+                ));
+            }
+        }
+    }
+
     /// The exit code (ARCHITECTURE.md): with `--expect`, 0 when every verdict was expected; without,
     /// 0 when every connection was established, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
@@ -128,7 +150,7 @@ pub const fn outcome_name(o: Outcome) -> &'static str {
 pub fn connection_name(r: &ConnectionReport) -> String {
     match (&r.client, &r.server, &r.label) {
         (Some(c), Some(s), _) => format!("{c} -> {s}"),
-        (None, Some(s), Some(l)) => format!("{s} ({l})"),
+        (None, Some(s), Some(_)) => s.clone(),
         (None, Some(s), None) => s.clone(),
         (_, None, Some(l)) => l.clone(),
         _ => r.source.clone(),

@@ -16,6 +16,7 @@ mod tpkt_stream;
 
 use phase::{next, Phase, Signal};
 pub use timeline::{CertEntry, CertSource, Direction, Entry, Event, Stage, Timeline, Timestamp};
+pub use tpkt_stream::cert_entry;
 
 use crate::wire::tls::{looks_like_sslv2_hello, looks_like_tls_record};
 
@@ -115,6 +116,18 @@ pub struct Observation {
     pub dropped_entries: u64,
     pub client_bytes: u64,
     pub server_bytes: u64,
+}
+
+impl Default for Observation {
+    fn default() -> Self {
+        Self {
+            timeline: Timeline::default(),
+            stage_reached: Stage::Tcp,
+            dropped_entries: 0,
+            client_bytes: 0,
+            server_bytes: 0,
+        }
+    }
 }
 
 impl Session {
@@ -313,6 +326,12 @@ impl Session {
                 waited_us: at.micros_since(since),
             },
         );
+    }
+
+    /// A bound the driver hit (bytes read, time spent): recorded, never silent.
+    pub fn on_limit(&mut self, at: Timestamp, what: String) {
+        self.begin(at, None);
+        self.push(None, Event::LimitHit { what });
     }
 
     /// Bytes from one side, as they arrived (any split is fine: the result does not depend on it).

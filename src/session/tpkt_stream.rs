@@ -365,7 +365,7 @@ fn x509_chain(sec: &ServerSecurityData<'_>) -> Option<Vec<CertEntry>> {
 }
 
 /// Summarises one DER certificate for the timeline, keeping why it could not be read.
-pub(super) fn cert_entry(der: &[u8]) -> CertEntry {
+pub fn cert_entry(der: &[u8]) -> CertEntry {
     match summarize_certificate(der) {
         Ok(summary) => CertEntry::Parsed(Box::new(summary)),
         Err(e) => CertEntry::Unreadable {

@@ -1,0 +1,465 @@
+//! The active driver: asks each target every question a failing RDP client would, each on its own
+//! connection, and diagnoses its own traffic with the same session and rules as a capture.
+
+pub mod conn;
+pub mod questions;
+pub mod target;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+
+use crate::diagnose::{certificate_findings, diagnose, Context, Finding, Severity};
+use crate::report::target::{OfferAnswer, ServerInfo, TargetReport, VersionAnswer};
+use crate::report::ConnectionReport;
+use crate::session::{CertEntry, Observation};
+use crate::wire::rdp_neg::SecurityProtocols;
+use crate::wire::tls::ProtocolVersion;
+use questions::{Asked, Timing};
+use target::{Host, Target};
+
+/// What a probe run may do.
+#[derive(Debug, Clone)]
+pub struct ProbeOptions {
+    /// Targets probed at once.
+    pub concurrency: usize,
+    /// Connections to one target at once.
+    pub per_target: usize,
+    pub connect_timeout: Duration,
+    /// One step (an answer awaited) at most this long.
+    pub step_timeout: Duration,
+    /// All questions to one target within this.
+    pub deadline: Duration,
+    /// SNI and certificate name, instead of the target's name.
+    pub sni: Option<String>,
+    pub warn_days: i64,
+    /// Ask only the default client's path (no offers, no version enumeration).
+    pub quick: bool,
+}
+
+impl Default for ProbeOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 32,
+            per_target: 4,
+            connect_timeout: Duration::from_secs(3),
+            step_timeout: Duration::from_secs(5),
+            deadline: Duration::from_secs(30),
+            sni: None,
+            warn_days: 30,
+            quick: false,
+        }
+    }
+}
+
+/// A finished question, as a connection report and its raw record (for `--capture`).
+struct Answered {
+    pub report: ConnectionReport,
+    pub segments: Vec<(
+        crate::session::Timestamp,
+        crate::session::Direction,
+        Vec<u8>,
+    )>,
+    pub facts: Vec<(crate::session::Timestamp, crate::session::TransportFact)>,
+}
+
+/// What a target gave, with the raw material of its connections.
+pub struct Probed {
+    pub report: TargetReport,
+    /// Each question's bytes and facts, the default path first (for `--capture`).
+    pub captures: Vec<Capture>,
+    pub address: Option<SocketAddr>,
+}
+
+fn ctx(name: &str, warn_days: i64) -> Context {
+    Context {
+        server_name: Some(name.to_string()),
+        warn_days,
+    }
+}
+
+fn answered(addr: SocketAddr, asked: Asked, name: &str, warn_days: i64) -> Answered {
+    let diagnosis = diagnose(&asked.observation, &ctx(name, warn_days));
+    Answered {
+        report: ConnectionReport {
+            source: "probe".to_string(),
+            client: None,
+            server: Some(addr.to_string()),
+            label: Some(asked.label),
+            observation: asked.observation,
+            diagnosis,
+        },
+        segments: asked.record.segments,
+        facts: asked.record.facts,
+    }
+}
+
+/// Resolves a target to one address (the first the resolver gives).
+async fn resolve(t: &Target) -> Result<SocketAddr, String> {
+    match &t.host {
+        Host::Ip(ip) => Ok(SocketAddr::new(*ip, t.port)),
+        Host::Name(name) => match tokio::net::lookup_host((name.as_str(), t.port)).await {
+            Ok(mut addrs) => addrs
+                .next()
+                .ok_or_else(|| format!("{name}: the name resolves to no address")),
+            Err(e) => Err(format!("{name}: {e}")),
+        },
+    }
+}
+
+/// Probes one target: every question, within the deadline.
+pub async fn probe_target(t: Target, opts: Arc<ProbeOptions>) -> Probed {
+    let addr = match resolve(&t).await {
+        Ok(a) => a,
+        Err(e) => {
+            return Probed {
+                report: empty_report(&t, None, Some(e)),
+                captures: Vec::new(),
+                address: None,
+            }
+        }
+    };
+    let name = opts.sni.clone().unwrap_or_else(|| match &t.host {
+        Host::Name(n) => n.clone(),
+        Host::Ip(ip) => ip.to_string(),
+    });
+    let sni = match (&opts.sni, &t.host) {
+        (Some(s), _) => Some(s.clone()),
+        (None, Host::Name(n)) => Some(n.clone()),
+        (None, Host::Ip(_)) => None,
+    };
+    let timing = Timing {
+        connect: opts.connect_timeout,
+        step: opts.step_timeout,
+    };
+    match tokio::time::timeout(opts.deadline, ask_all(addr, sni, timing, &opts)).await {
+        Ok(p) => {
+            let (report, answers) = build_report(&t, addr, &name, p);
+            Probed {
+                report,
+                captures: answers,
+                address: Some(addr),
+            }
+        }
+        Err(_) => {
+            let e = format!(
+                "the questions took longer than the {} s deadline per target",
+                opts.deadline.as_secs()
+            );
+            Probed {
+                report: empty_report(&t, Some(addr), Some(e)),
+                captures: Vec::new(),
+                address: Some(addr),
+            }
+        }
+    }
+}
+
+/// Everything asked of one target.
+struct AllAnswers {
+    default: questions::DefaultPath,
+    offers: Vec<(String, Option<SecurityProtocols>, Asked)>,
+    versions: Vec<(ProtocolVersion, Asked)>,
+    warn_days: i64,
+}
+
+async fn ask_all(
+    addr: SocketAddr,
+    sni: Option<String>,
+    t: Timing,
+    opts: &ProbeOptions,
+) -> AllAnswers {
+    let default = questions::ask_default(addr, sni.as_deref(), t).await;
+    let tcp_up = default
+        .asked
+        .observation
+        .timeline
+        .entries
+        .iter()
+        .any(|e| matches!(e.event, crate::session::Event::TcpConnected { .. }));
+    let mut all = AllAnswers {
+        default,
+        offers: Vec::new(),
+        versions: Vec::new(),
+        warn_days: opts.warn_days,
+    };
+    if !tcp_up || opts.quick {
+        return all;
+    }
+    let uses_tls = questions::selected(&all.default.asked.observation)
+        .is_some_and(SecurityProtocols::uses_tls);
+    let versions: Vec<ProtocolVersion> = if uses_tls {
+        vec![
+            ProtocolVersion::TLS1_0,
+            ProtocolVersion::TLS1_1,
+            ProtocolVersion::TLS1_2,
+            ProtocolVersion::TLS1_3,
+        ]
+    } else {
+        Vec::new()
+    };
+    // Each question on its own connection, `per_target` at once; answers put back in question order.
+    let limit = Arc::new(Semaphore::new(opts.per_target.max(1)));
+    let mut set = tokio::task::JoinSet::new();
+    for (n, (label, req)) in questions::offers().into_iter().enumerate() {
+        let limit = limit.clone();
+        set.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            (
+                n,
+                Question::Offer(
+                    label.to_string(),
+                    req,
+                    questions::ask_offer(addr, label, req, t).await,
+                ),
+            )
+        });
+    }
+    for (n, v) in versions.into_iter().enumerate() {
+        let (limit, sni) = (limit.clone(), sni.clone());
+        set.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            (
+                n,
+                Question::Version(
+                    v,
+                    questions::ask_tls_version(addr, v, sni.as_deref(), t).await,
+                ),
+            )
+        });
+    }
+    let mut offers = Vec::new();
+    let mut versions = Vec::new();
+    while let Some(Ok((n, q))) = set.join_next().await {
+        match q {
+            Question::Offer(label, req, asked) => offers.push((n, (label, req, asked))),
+            Question::Version(v, asked) => versions.push((n, (v, asked))),
+        }
+    }
+    offers.sort_by_key(|(n, _)| *n);
+    versions.sort_by_key(|(n, _)| *n);
+    all.offers = offers.into_iter().map(|(_, o)| o).collect();
+    all.versions = versions.into_iter().map(|(_, v)| v).collect();
+    all
+}
+
+enum Question {
+    Offer(String, Option<SecurityProtocols>, Asked),
+    Version(ProtocolVersion, Asked),
+}
+
+fn empty_report(t: &Target, addr: Option<SocketAddr>, error: Option<String>) -> TargetReport {
+    TargetReport {
+        target: t.given.clone(),
+        address: addr.map(|a| a.to_string()),
+        name: None,
+        verdict: "incomplete",
+        reached: None,
+        error,
+        protocols: Vec::new(),
+        nla: "unknown",
+        tls_versions: Vec::new(),
+        tls: None,
+        certificate: Vec::new(),
+        server_info: None,
+        findings: Vec::new(),
+        connections: Vec::new(),
+    }
+}
+
+fn selected_of(obs: &Observation) -> Option<SecurityProtocols> {
+    questions::selected(obs)
+}
+
+/// The raw material of one question's connection, for `--capture`.
+pub struct Capture {
+    pub label: String,
+    pub segments: Vec<(
+        crate::session::Timestamp,
+        crate::session::Direction,
+        Vec<u8>,
+    )>,
+    pub facts: Vec<(crate::session::Timestamp, crate::session::TransportFact)>,
+}
+
+fn build_report(
+    t: &Target,
+    addr: SocketAddr,
+    name: &str,
+    all: AllAnswers,
+) -> (TargetReport, Vec<Capture>) {
+    let warn = all.warn_days;
+    let mut report = empty_report(t, Some(addr), None);
+    report.name = Some(name.to_string());
+    report.reached = all.default.reached;
+    report.tls = all.default.tls.clone();
+    report.server_info = all.default.ntlm.as_ref().map(|n| ServerInfo {
+        credssp_version: n.credssp_version,
+        target_name: n.target_name.clone(),
+        netbios_computer: n.netbios_computer.clone(),
+        netbios_domain: n.netbios_domain.clone(),
+        dns_computer: n.dns_computer.clone(),
+        dns_domain: n.dns_domain.clone(),
+        dns_tree: n.dns_tree.clone(),
+        os_version: n.os_version.clone(),
+        error_code: n.error_code.clone(),
+    });
+    report.certificate = all
+        .default
+        .chain
+        .iter()
+        .map(|der| crate::session::cert_entry(der))
+        .collect();
+    for (label, req, asked) in &all.offers {
+        report.protocols.push(OfferAnswer {
+            offer: label.clone(),
+            requested: req.map(|r| r.0),
+            answer: questions::offer_answer(&asked.observation, *req),
+            selected: selected_of(&asked.observation).map(|s| s.0),
+        });
+    }
+    for (v, asked) in &all.versions {
+        report.tls_versions.push(VersionAnswer {
+            version: v.to_string(),
+            answer: questions::version_answer(&asked.observation, *v),
+        });
+    }
+    report.nla = nla_word(&all.offers);
+    let default = answered(addr, all.default.asked, name, warn);
+    // The verdict: what a default client hits, as far as the probe can follow it without credentials.
+    let first_failure = default
+        .report
+        .diagnosis
+        .findings
+        .iter()
+        .find(|f| f.severity == Severity::Failure)
+        .map(|f| f.id);
+    report.verdict = match (
+        first_failure,
+        report.reached,
+        default.report.diagnosis.verdict_id(),
+    ) {
+        (Some(id), _, _) => id,
+        (None, Some(_), _) => "healthy",
+        (None, None, v) => v,
+    };
+    let mut findings: Vec<Finding> = default
+        .report
+        .diagnosis
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Failure)
+        .cloned()
+        .collect();
+    let Answered {
+        report: default_report,
+        segments: default_segments,
+        facts: default_facts,
+    } = default;
+    let default_label = default_report.label.clone().unwrap_or_default();
+    let mut connections = vec![default_report];
+    let others: Vec<Answered> = all
+        .offers
+        .into_iter()
+        .map(|(_, _, a)| a)
+        .chain(all.versions.into_iter().map(|(_, a)| a))
+        .map(|a| answered(addr, a, name, warn))
+        .collect();
+    // Advisories from every question, once each; then what the rustls chain shows (TLS 1.3 included).
+    let chain_findings =
+        certificate_findings(&report.certificate, crate::probe::conn::now(), name, warn);
+    // Per-question timing reflects our own parallel questions, and an offer's mismatch is its answer
+    // (shown in the protocol table): those two come from the default path only.
+    let from_others = others
+        .iter()
+        .flat_map(|a| a.report.diagnosis.findings.iter())
+        .filter(|f| !matches!(f.id, "path-degraded" | "security-layer-mismatch"));
+    let from_default = connections.iter().flat_map(|c| c.diagnosis.findings.iter());
+    for f in from_default
+        .chain(from_others)
+        .filter(|f| f.severity == Severity::Advisory)
+        .chain(chain_findings.iter())
+    {
+        if !findings.iter().any(|g| g.id == f.id) {
+            findings.push(f.clone());
+        }
+    }
+    report.findings = findings;
+    let mut captures = vec![Capture {
+        label: default_label,
+        segments: default_segments,
+        facts: default_facts,
+    }];
+    for a in others {
+        captures.push(Capture {
+            label: a.report.label.clone().unwrap_or_default(),
+            segments: a.segments,
+            facts: a.facts,
+        });
+        connections.push(a.report);
+    }
+    report.connections = connections;
+    (report, captures)
+}
+
+fn nla_word(offers: &[(String, Option<SecurityProtocols>, Asked)]) -> &'static str {
+    let answer = |want: SecurityProtocols| {
+        offers
+            .iter()
+            .find(|(_, r, _)| *r == Some(want))
+            .map(|(_, _, a)| (selected_of(&a.observation), a))
+    };
+    let ssl = answer(SecurityProtocols::SSL);
+    let hybrid = answer(SecurityProtocols::HYBRID);
+    let hybrid_sel = hybrid
+        .as_ref()
+        .and_then(|(s, _)| *s)
+        .is_some_and(|s| s.uses_credssp());
+    let ssl_refused = ssl.as_ref().is_some_and(|(_, a)| {
+        a.observation.timeline.entries.iter().any(|e| {
+            matches!(
+                e.event,
+                crate::session::Event::NegotiationFailure {
+                    failure_code: 5 | 6,
+                    ..
+                }
+            )
+        })
+    });
+    match (hybrid_sel, ssl_refused, offers.is_empty()) {
+        (_, _, true) => "unknown",
+        (true, true, _) => "required",
+        (true, false, _) => "supported",
+        (false, _, _) => "not supported",
+    }
+}
+
+/// Probes every target, `opts.concurrency` at once, handing each report to `sink` as it finishes
+/// (in completion order).
+pub async fn run(targets: Vec<Target>, opts: ProbeOptions, mut sink: impl FnMut(Probed)) {
+    let opts = Arc::new(opts);
+    let limit = Arc::new(Semaphore::new(opts.concurrency.max(1)));
+    let mut set = tokio::task::JoinSet::new();
+    for t in targets {
+        let (opts, limit) = (opts.clone(), limit.clone());
+        set.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            probe_target(t, opts).await
+        });
+    }
+    while let Some(done) = set.join_next().await {
+        if let Ok(probed) = done {
+            sink(probed);
+        }
+    }
+}
+
+/// The certificate entries of a DER chain (re-exported for drivers and tests).
+pub fn chain_entries(chain: &[Vec<u8>]) -> Vec<CertEntry> {
+    chain
+        .iter()
+        .map(|d| crate::session::cert_entry(d))
+        .collect()
+}

@@ -1,0 +1,60 @@
+//! `rdpdiag probe`: runs the prober on a tokio runtime and prints each target as it finishes.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use rdpdiag::probe::target::Target;
+use rdpdiag::probe::{run, ProbeOptions, Probed};
+use rdpdiag::report::target::{write_target_json, write_target_text};
+use rdpdiag::report::{write_summary_json, write_summary_text, Expectation, Style, Summary};
+
+/// How results are shown and judged.
+pub struct ReportSettings {
+    pub json: bool,
+    pub quiet: bool,
+    pub style: Style,
+    pub expect: Option<Expectation>,
+}
+
+pub fn run_probe(targets: Vec<Target>, opts: ProbeOptions, settings: &ReportSettings) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("rdpdiag: probe: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let mut summary = Summary::default();
+    let mut failed_write = None;
+    runtime.block_on(run(targets, opts, |probed: Probed| {
+        let verdict = probed.report.verdict;
+        summary.add_target(verdict, settings.expect.as_ref(), &probed.report.target);
+        if settings.quiet {
+            return;
+        }
+        let written = if settings.json {
+            write_target_json(&probed.report, &mut out)
+        } else {
+            write_target_text(&probed.report, &settings.style, &mut out)
+        };
+        if let Err(e) = written {
+            failed_write.get_or_insert(format!("standard output: {e}"));
+        }
+    }));
+    let written = if settings.json {
+        write_summary_json(&summary, &mut out)
+    } else {
+        write_summary_text(&summary, &settings.style, &mut out)
+    };
+    let _ = written.and_then(|()| out.flush());
+    if let Some(e) = failed_write {
+        eprintln!("rdpdiag: probe: {e}");
+        return ExitCode::from(2);
+    }
+    ExitCode::from(summary.exit_code())
+}

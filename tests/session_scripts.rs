@@ -234,13 +234,31 @@ fn server_speaking_first_or_foreign_is_not_rdp() {
         .entries
         .iter()
         .any(|e| matches!(&e.event, Event::NotRdp { looks_like, .. } if looks_like == "HTTP")));
-    // TLS selected, but the server answers the ClientHello with TPKT.
+    // TLS selected, but the server answers the ClientHello in TPKT: xrdp's Disconnect Provider Ultimatum
+    // when it cannot use its certificate (real bytes, xrdp 0.9.21), read as such.
+    let dpu = hex::decode("0300000902f0802180").unwrap();
     let obs = Script::new(JUNE_2019)
         .connect()
         .request(Some(1))
         .select(1)
         .client_hello()
-        .bytes(S, vec![3, 0, 0, 7, 2, 0xf0, 0x80])
+        .bytes(S, dpu)
+        .play();
+    assert!(
+        obs.timeline
+            .entries
+            .iter()
+            .any(|e| matches!(e.event, Event::McsDisconnectUltimatum { reason: 3, .. })),
+        "{:?}",
+        obs.timeline
+    );
+    // Binary bytes that are neither TLS nor TPKT stay unexpected.
+    let obs = Script::new(JUNE_2019)
+        .connect()
+        .request(Some(1))
+        .select(1)
+        .client_hello()
+        .bytes(S, vec![0x42, 1, 2, 3, 4, 5, 6])
         .play();
     assert!(obs.timeline.entries.iter().any(
         |e| matches!(&e.event, Event::Unexpected { expected, .. } if expected == "a TLS record")

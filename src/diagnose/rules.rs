@@ -569,6 +569,8 @@ fn tls_server_abort(f: &Facts<'_>) -> Option<Hit> {
             ),
             ev,
         ),
+        // The server gave up on TLS and disconnected in the clear (xrdp with an unusable certificate).
+        Close::Disconnect => Hit::new(Confidence::Likely, format!("{} after the ClientHello the server disconnected in the clear, with no ServerHello", ms(gap)), ev),
         // An alert with a description the version and cipher rules do not claim.
         Close::FatalAlert => {
             let e = f.entry(c.entry)?;

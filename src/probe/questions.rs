@@ -116,6 +116,34 @@ pub async fn ask_offer(
 ) -> Asked {
     let record = new_record();
     if let Some(mut stream) = negotiate(addr, requested, t, &record).await {
+        // Under standard security a server that wants TLS says so next, with a disconnect: wait for it.
+        let standard = {
+            let obs = lock(&record).session.observation();
+            obs.timeline.entries.iter().any(|e| {
+                matches!(
+                    e.event,
+                    Event::ConnectionConfirm {
+                        selected_protocol: None | Some(0),
+                        ..
+                    }
+                )
+            })
+        };
+        if standard {
+            let wait = t.step.min(Duration::from_secs(1));
+            let disconnected = |entries: &[crate::session::Entry]| {
+                entries.iter().any(|e| {
+                    matches!(
+                        e.event,
+                        Event::McsDisconnectUltimatum { .. } | Event::X224Disconnect { .. }
+                    )
+                })
+            };
+            if read_until(&mut stream, &record, wait, disconnected).await == conn::Stop::Silent {
+                // Silence here is the answer (the server waits for MCS), not a timeout worth a finding.
+                lock(&record).session.forget_timeout();
+            }
+        }
         close(&mut stream, &record).await;
     }
     done(label, record)
@@ -479,7 +507,20 @@ pub fn offer_answer(obs: &Observation, requested: Option<SecurityProtocols>) -> 
             Event::ConnectionConfirm {
                 selected_protocol: None,
                 ..
-            } => return "confirm without negotiation (standard RDP security)".to_string(),
+            } => {
+                let disconnect = obs.timeline.entries.iter().any(|e| {
+                    matches!(
+                        e.event,
+                        Event::McsDisconnectUltimatum { .. } | Event::X224Disconnect { .. }
+                    )
+                });
+                let then = if disconnect {
+                    ", then a disconnect: TLS or NLA required"
+                } else {
+                    ""
+                };
+                return format!("confirm without negotiation (standard RDP security){then}");
+            }
             Event::NegotiationFailure { name, .. } => return format!("refused: {name}"),
             Event::X224Disconnect { name, .. } => return format!("X.224 disconnect ({name})"),
             _ => {}

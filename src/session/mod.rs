@@ -328,6 +328,19 @@ impl Session {
         );
     }
 
+    /// Takes back the last timeout entry (a driver that waited on purpose and heard nothing).
+    pub fn forget_timeout(&mut self) {
+        if matches!(
+            self.timeline.entries.last(),
+            Some(Entry {
+                event: Event::Timeout { .. },
+                ..
+            })
+        ) {
+            self.timeline.entries.pop();
+        }
+    }
+
     /// A bound the driver hit (bytes read, time spent): recorded, never silent.
     pub fn on_limit(&mut self, at: Timestamp, what: String) {
         self.begin(at, None);

@@ -79,6 +79,16 @@ impl Session {
                 }
                 Some(n)
             }
+            // A server that cannot start TLS may answer the ClientHello in TPKT instead (xrdp sends an MCS
+            // Disconnect Provider Ultimatum when it cannot use its certificate): read it as such.
+            Err(_)
+                if first_record
+                    && dir == Direction::ServerToClient
+                    && crate::wire::tpkt::tpkt_frame(rest).is_ok() =>
+            {
+                self.stream_mut(dir).mode = Some(Mode::Tpkt);
+                Some(0)
+            }
             Err(e) => {
                 self.tls_broken(dir, rest, &e, first_record);
                 Some(rest.len())

@@ -1,0 +1,278 @@
+//! The prober against real xrdp servers on loopback, one process per configuration (`xrdp -n -c FILE`,
+//! `fork=false`, bound to a free 127.0.0.1 port, stopped by PID when the test ends). Certificates are made
+//! with openssl (and faketime for an expired one). `.ci/run` installs xrdp, openssl and faketime.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdpdiag::probe::target::{Host, Target};
+use rdpdiag::probe::{probe_target, ProbeOptions};
+use rdpdiag::report::target::TargetReport;
+
+/// What certificate the server gets.
+#[derive(Clone, Copy)]
+enum Cert {
+    Valid,
+    Expired,
+    /// A certificate and a private key that do not belong together.
+    Mismatched,
+}
+
+struct Xrdp {
+    child: Child,
+    addr: SocketAddr,
+    dir: PathBuf,
+}
+
+impl Drop for Xrdp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd:?}: {e} (is it installed? .ci/run installs it)"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn make_cert(dir: &Path, cert: Cert) -> (PathBuf, PathBuf) {
+    let (c, k) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let req = |faketime: Option<&str>, key: &Path, crt: &Path| {
+        let mut cmd = match faketime {
+            Some(t) => {
+                let mut c = Command::new("faketime");
+                c.arg(t).arg("openssl");
+                c
+            }
+            None => Command::new("openssl"),
+        };
+        cmd.args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-days",
+            "30",
+            "-keyout",
+        ])
+        .arg(key)
+        .arg("-out")
+        .arg(crt);
+        run(&mut cmd);
+    };
+    match cert {
+        Cert::Valid => req(None, &k, &c),
+        Cert::Expired => req(Some("2021-01-01 00:00:00"), &k, &c),
+        Cert::Mismatched => {
+            req(None, &dir.join("other-key.pem"), &c);
+            run(Command::new("openssl")
+                .args(["genrsa", "-out"])
+                .arg(&k)
+                .arg("2048"));
+        }
+    }
+    (c, k)
+}
+
+fn start(name: &str, security_layer: &str, cert: Cert, ssl_protocols: &str) -> Xrdp {
+    let dir = std::env::temp_dir().join(format!("rdpdiag-xrdp-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (c, k) = make_cert(&dir, cert);
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = std::fs::read_to_string("/etc/xrdp/xrdp.ini")
+        .expect("/etc/xrdp/xrdp.ini: xrdp is not installed (.ci/run installs it)");
+    let mut ini = String::new();
+    let mut in_globals = false;
+    for line in base.lines() {
+        let key = line.split('=').next().unwrap_or("").trim();
+        if line.starts_with('[') {
+            in_globals = line.trim() == "[Globals]";
+        }
+        let replaced = match (in_globals, key) {
+            (true, "fork") => Some("fork=false".to_string()),
+            (true, "port") => Some(format!("port=tcp://127.0.0.1:{port}")),
+            (true, "security_layer") => Some(format!("security_layer={security_layer}")),
+            (true, "certificate") => Some(format!("certificate={}", c.display())),
+            (true, "key_file") => Some(format!("key_file={}", k.display())),
+            (true, "ssl_protocols") => Some(format!("ssl_protocols={ssl_protocols}")),
+            _ => None,
+        };
+        ini.push_str(&replaced.unwrap_or_else(|| line.to_string()));
+        ini.push('\n');
+    }
+    let ini_path = dir.join("xrdp.ini");
+    std::fs::write(&ini_path, ini).unwrap();
+    let log = std::fs::File::create(dir.join("xrdp.log")).unwrap();
+    let child = Command::new("xrdp")
+        .arg("-n")
+        .arg("-c")
+        .arg(&ini_path)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("xrdp (installed by .ci/run)");
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let started = Instant::now();
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "xrdp did not listen on {addr}: {}",
+            std::fs::read_to_string(dir.join("xrdp.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Xrdp { child, addr, dir }
+}
+
+async fn probe(x: &Xrdp) -> TargetReport {
+    let t = Target {
+        given: x.addr.to_string(),
+        host: Host::Ip(x.addr.ip()),
+        port: x.addr.port(),
+    };
+    let opts = ProbeOptions {
+        connect_timeout: Duration::from_secs(2),
+        step_timeout: Duration::from_secs(3),
+        deadline: Duration::from_secs(40),
+        ..ProbeOptions::default()
+    };
+    probe_target(t, Arc::new(opts)).await.report
+}
+
+fn ids(r: &TargetReport) -> Vec<&'static str> {
+    r.findings.iter().map(|f| f.id).collect()
+}
+
+fn offer<'a>(r: &'a TargetReport, label: &str) -> &'a str {
+    &r.protocols
+        .iter()
+        .find(|o| o.offer == label)
+        .unwrap_or_else(|| panic!("no offer {label}: {:?}", r.protocols))
+        .answer
+}
+
+fn version<'a>(r: &'a TargetReport, v: &str) -> &'a str {
+    &r.tls_versions
+        .iter()
+        .find(|o| o.version == v)
+        .unwrap_or_else(|| panic!("no version {v}: {:?}", r.tls_versions))
+        .answer
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn negotiate_with_a_valid_certificate() {
+    let x = start("valid", "negotiate", Cert::Valid, "TLSv1.2, TLSv1.3");
+    let r = probe(&x).await;
+    assert_eq!(r.verdict, "healthy", "{r:#?}");
+    assert_eq!(r.reached, Some("tls"));
+    assert_eq!(
+        offer(&r, "Windows default SSL|HYBRID|HYBRID_EX"),
+        "selected SSL"
+    );
+    assert_eq!(r.nla, "not supported", "xrdp does not do CredSSP");
+    assert_eq!(version(&r, "TLS 1.2"), "accepted");
+    assert_eq!(version(&r, "TLS 1.3"), "accepted");
+    assert!(
+        version(&r, "TLS 1.0").starts_with("alert"),
+        "{:?}",
+        r.tls_versions
+    );
+    assert!(ids(&r).contains(&"nla-not-required"));
+    assert!(
+        ids(&r).contains(&"cert-self-signed") && ids(&r).contains(&"cert-name-mismatch"),
+        "{:?}",
+        ids(&r)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_certificate() {
+    let x = start("expired", "negotiate", Cert::Expired, "TLSv1.2, TLSv1.3");
+    let r = probe(&x).await;
+    let expired = r
+        .findings
+        .iter()
+        .find(|f| f.id == "cert-expired")
+        .unwrap_or_else(|| panic!("{:?}", ids(&r)));
+    assert!(expired.title.contains("2021-01-31"), "{}", expired.title);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn security_layer_rdp() {
+    let x = start("rdp", "rdp", Cert::Valid, "TLSv1.2, TLSv1.3");
+    let r = probe(&x).await;
+    assert_eq!(r.reached, Some("standard-security"), "{r:#?}");
+    assert_eq!(offer(&r, "SSL only"), "selected RDP (not offered)");
+    assert!(ids(&r).contains(&"weak-standard-rdp-security"));
+    assert!(r.tls_versions.is_empty(), "no TLS to enumerate");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn security_layer_tls() {
+    let x = start("tls", "tls", Cert::Valid, "TLSv1.2, TLSv1.3");
+    let r = probe(&x).await;
+    assert_eq!(r.verdict, "healthy");
+    // A legacy client (no RDP_NEG_REQ): a bare confirm, then a Disconnect Provider Ultimatum.
+    let legacy = r
+        .connections
+        .iter()
+        .find(|c| c.label.as_deref() == Some("no RDP_NEG_REQ (legacy client)"))
+        .unwrap();
+    assert_eq!(
+        legacy.diagnosis.verdict_id(),
+        "security-layer-mismatch",
+        "{:#?}",
+        legacy.diagnosis
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls13_only() {
+    let x = start("tls13", "negotiate", Cert::Valid, "TLSv1.3");
+    let r = probe(&x).await;
+    assert_eq!(r.verdict, "healthy");
+    assert_eq!(version(&r, "TLS 1.3"), "accepted");
+    assert!(
+        version(&r, "TLS 1.2").starts_with("alert protocol_version"),
+        "{:?}",
+        r.tls_versions
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_usable_certificate() {
+    let x = start(
+        "mismatched",
+        "negotiate",
+        Cert::Mismatched,
+        "TLSv1.2, TLSv1.3",
+    );
+    let r = probe(&x).await;
+    // xrdp selects TLS, receives the ClientHello and closes without a ServerHello or an alert.
+    assert_eq!(r.verdict, "tls-server-abort", "{r:#?}");
+    assert_eq!(
+        r.findings[0].confidence,
+        rdpdiag::diagnose::Confidence::Likely
+    );
+}

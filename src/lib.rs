@@ -5,6 +5,7 @@
 //! `report` (text and JSON), `explain` (what a disconnect code means), and the drivers.
 #![forbid(unsafe_code)]
 
+pub mod capture;
 pub mod decode;
 pub mod diagnose;
 pub mod explain;

@@ -90,6 +90,10 @@ enum Command {
         /// Only the default client's path (no per-protocol offers, no TLS version enumeration).
         #[arg(long)]
         quick: bool,
+        /// Write the probe's own traffic to this pcap (built from the bytes; no capture rights needed;
+        /// an existing file is not overwritten).
+        #[arg(long, value_name = "FILE")]
+        capture: Option<String>,
         #[command(flatten)]
         report: ReportArgs,
     },
@@ -170,6 +174,7 @@ pub fn run() -> ExitCode {
             deadline,
             sni,
             quick,
+            capture,
             report,
         } => {
             let mut list = Vec::new();
@@ -215,7 +220,7 @@ pub fn run() -> ExitCode {
                 quick,
                 ..Default::default()
             };
-            crate::probe_cli::run_probe(list, opts, &report_settings(&report))
+            crate::probe_cli::run_probe(list, opts, capture, &report_settings(&report))
         }
         Command::Replay {
             files,

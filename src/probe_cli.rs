@@ -16,7 +16,12 @@ pub struct ReportSettings {
     pub expect: Option<Expectation>,
 }
 
-pub fn run_probe(targets: Vec<Target>, opts: ProbeOptions, settings: &ReportSettings) -> ExitCode {
+pub fn run_probe(
+    targets: Vec<Target>,
+    opts: ProbeOptions,
+    capture: Option<String>,
+    settings: &ReportSettings,
+) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -27,6 +32,20 @@ pub fn run_probe(targets: Vec<Target>, opts: ProbeOptions, settings: &ReportSett
             return ExitCode::from(2);
         }
     };
+    let mut capture_out = match capture
+        .as_deref()
+        .map(rdpdiag::probe::capture_file::open_probe_capture)
+    {
+        Some(Ok(w)) => Some(w),
+        Some(Err(e)) => {
+            eprintln!(
+                "rdpdiag: probe: --capture {}: {e}",
+                capture.unwrap_or_default()
+            );
+            return ExitCode::from(2);
+        }
+        None => None,
+    };
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let mut summary = Summary::default();
@@ -34,6 +53,11 @@ pub fn run_probe(targets: Vec<Target>, opts: ProbeOptions, settings: &ReportSett
     runtime.block_on(run(targets, opts, |probed: Probed| {
         let verdict = probed.report.verdict;
         summary.add_target(verdict, settings.expect.as_ref(), &probed.report.target);
+        if let (Some(w), Some(addr)) = (capture_out.as_mut(), probed.address) {
+            if let Err(e) = w.write_probe(addr, &probed.captures) {
+                failed_write.get_or_insert(format!("--capture: {e}"));
+            }
+        }
         if settings.quiet {
             return;
         }
@@ -52,6 +76,11 @@ pub fn run_probe(targets: Vec<Target>, opts: ProbeOptions, settings: &ReportSett
         write_summary_text(&summary, &settings.style, &mut out)
     };
     let _ = written.and_then(|()| out.flush());
+    if let Some(w) = capture_out {
+        if let Err(e) = w.finish() {
+            failed_write.get_or_insert(format!("--capture: {e}"));
+        }
+    }
     if let Some(e) = failed_write {
         eprintln!("rdpdiag: probe: {e}");
         return ExitCode::from(2);

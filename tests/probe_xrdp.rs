@@ -276,3 +276,64 @@ async fn no_usable_certificate() {
         rdpdiag::diagnose::Confidence::Likely
     );
 }
+
+/// ARCHITECTURE.md invariant 2, one brain: the probe's own traffic written with `--capture` and replayed
+/// gives every connection the same verdict and the same findings (ids and confidences) as the live probe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_capture_replays_to_the_same_findings() {
+    let x = start("oneness", "negotiate", Cert::Valid, "TLSv1.2, TLSv1.3");
+    let t = Target {
+        given: x.addr.to_string(),
+        host: Host::Ip(x.addr.ip()),
+        port: x.addr.port(),
+    };
+    let opts = ProbeOptions {
+        connect_timeout: Duration::from_secs(2),
+        step_timeout: Duration::from_secs(3),
+        deadline: Duration::from_secs(40),
+        ..ProbeOptions::default()
+    };
+    let probed = probe_target(t, Arc::new(opts)).await;
+    let path = x.dir.join("probe.pcap");
+    let mut cap = rdpdiag::probe::capture_file::open_probe_capture(path.to_str().unwrap()).unwrap();
+    cap.write_probe(x.addr, &probed.captures).unwrap();
+    cap.finish().unwrap();
+    // Writing again to the same file is refused: nothing the user gave is overwritten.
+    assert!(rdpdiag::probe::capture_file::open_probe_capture(path.to_str().unwrap()).is_err());
+    let mut replayed = Vec::new();
+    let (_, err) = rdpdiag::replay::replay_source(
+        &rdpdiag::replay::Source::File(path.to_str().unwrap().to_string()),
+        &rdpdiag::replay::ReplayOptions::default(),
+        &mut |r| {
+            replayed.push(r);
+            true
+        },
+    );
+    assert!(err.is_none(), "{err:?}");
+    let key = |r: &rdpdiag::report::ConnectionReport| {
+        (
+            r.diagnosis.verdict_id(),
+            r.diagnosis
+                .findings
+                .iter()
+                .map(|f| (f.id, f.confidence))
+                .collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(replayed.len(), probed.report.connections.len());
+    for live in &probed.report.connections {
+        let client = live.client.clone().unwrap();
+        let matches: Vec<_> = replayed
+            .iter()
+            .filter(|r| r.client.as_deref() == Some(client.as_str()))
+            .map(key)
+            .collect();
+        assert!(
+            matches.contains(&key(live)),
+            "{}: live {:?}, replayed {:?}",
+            live.label.as_deref().unwrap_or(""),
+            key(live),
+            matches
+        );
+    }
+}

@@ -197,7 +197,10 @@ fn malformed_reply(f: &Facts<'_>) -> Option<Hit> {
 }
 
 fn server_silent(f: &Facts<'_>) -> Option<Hit> {
-    let (t, te) = f.first(|e| matches!(e, Event::Timeout { .. }))?;
+    // In a capture there are no timeouts: a client that gives up after seconds of silence says the same.
+    let Some((t, te)) = f.first(|e| matches!(e, Event::Timeout { .. })) else {
+        return gave_up_waiting(f);
+    };
     let Event::Timeout { waited_us } = te.event else {
         return None;
     };
@@ -232,6 +235,43 @@ fn server_silent(f: &Facts<'_>) -> Option<Hit> {
         vec![
             (last, format!("{after} sent")),
             (t, format!("nothing from the server for {}", ms(waited_us))),
+        ],
+    )
+}
+
+/// The client closed after waiting at least `SILENCE_US` for an answer that never came.
+fn gave_up_waiting(f: &Facts<'_>) -> Option<Hit> {
+    const SILENCE_US: i64 = 2_000_000;
+    let c = f.failed_close()?;
+    if c.dir != Direction::ClientToServer {
+        return None;
+    }
+    let (last, le) = f
+        .timeline
+        .entries
+        .iter()
+        .enumerate()
+        .take(c.entry)
+        .rev()
+        .find(|(_, e)| e.dir.is_some() && !matches!(e.event, Event::Fin | Event::Rst))?;
+    if le.dir != Some(Direction::ClientToServer) || f.gap_us(last, c.entry)? < SILENCE_US {
+        return None;
+    }
+    let after = match le.event {
+        Event::ConnectionRequest { .. } => "the Connection Request",
+        Event::TlsClientHello { .. } => "the TLS ClientHello",
+        _ => return None,
+    };
+    let waited = f.gap_us(last, c.entry)?;
+    Hit::new(
+        Confidence::Likely,
+        format!("no answer to {after} in {}", ms(waited)),
+        vec![
+            (last, format!("{after} sent")),
+            (
+                c.entry,
+                format!("{} after {} of silence", closing_words(&c), ms(waited)),
+            ),
         ],
     )
 }

@@ -34,6 +34,8 @@ pub struct Record {
     pub segments: Vec<(Timestamp, Direction, Vec<u8>)>,
     pub facts: Vec<(Timestamp, TransportFact)>,
     pub bytes_read: usize,
+    /// Our own address on this connection, once connected.
+    pub local: Option<SocketAddr>,
     /// Recorded bytes stay bounded: past this, segments are not kept for the capture.
     pub capture_budget: usize,
 }
@@ -139,7 +141,10 @@ pub async fn connect(addr: SocketAddr, timeout: Duration, record: &Shared) -> Co
     match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
         Ok(Ok(stream)) => {
             let _ = stream.set_nodelay(true);
-            lock(record).fact(TransportFact::Connected);
+            let mut rec = lock(record);
+            rec.local = stream.local_addr().ok();
+            rec.fact(TransportFact::Connected);
+            drop(rec);
             Connected::Up(Tee {
                 inner: stream,
                 record: record.clone(),

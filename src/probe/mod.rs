@@ -1,6 +1,7 @@
 //! The active driver: asks each target every question a failing RDP client would, each on its own
 //! connection, and diagnoses its own traffic with the same session and rules as a capture.
 
+pub mod capture_file;
 pub mod conn;
 pub mod questions;
 pub mod target;
@@ -57,6 +58,7 @@ impl Default for ProbeOptions {
 /// A finished question, as a connection report and its raw record (for `--capture`).
 struct Answered {
     pub report: ConnectionReport,
+    pub local: Option<SocketAddr>,
     pub segments: Vec<(
         crate::session::Timestamp,
         crate::session::Direction,
@@ -85,12 +87,13 @@ fn answered(addr: SocketAddr, asked: Asked, name: &str, warn_days: i64) -> Answe
     Answered {
         report: ConnectionReport {
             source: "probe".to_string(),
-            client: None,
+            client: asked.record.local.map(|a| a.to_string()),
             server: Some(addr.to_string()),
             label: Some(asked.label),
             observation: asked.observation,
             diagnosis,
         },
+        local: asked.record.local,
         segments: asked.record.segments,
         facts: asked.record.facts,
     }
@@ -276,6 +279,8 @@ fn selected_of(obs: &Observation) -> Option<SecurityProtocols> {
 /// The raw material of one question's connection, for `--capture`.
 pub struct Capture {
     pub label: String,
+    /// The probe's own address on this connection.
+    pub local: Option<SocketAddr>,
     pub segments: Vec<(
         crate::session::Timestamp,
         crate::session::Direction,
@@ -355,6 +360,7 @@ fn build_report(
         .collect();
     let Answered {
         report: default_report,
+        local: default_local,
         segments: default_segments,
         facts: default_facts,
     } = default;
@@ -389,12 +395,14 @@ fn build_report(
     report.findings = findings;
     let mut captures = vec![Capture {
         label: default_label,
+        local: default_local,
         segments: default_segments,
         facts: default_facts,
     }];
     for a in others {
         captures.push(Capture {
             label: a.report.label.clone().unwrap_or_default(),
+            local: a.local,
             segments: a.segments,
             facts: a.facts,
         });

@@ -57,12 +57,8 @@ fn new_record() -> Shared {
 
 fn done(label: impl Into<String>, record: Shared) -> Asked {
     let observation = conn::finish(&record);
-    let record = Arc::try_unwrap(record)
-        .map(|m| {
-            m.into_inner()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-        })
-        .unwrap_or_default();
+    // Take the contents, whoever else still holds the record (a stream not yet dropped).
+    let record = std::mem::take(&mut *lock(&record));
     Asked {
         label: label.into(),
         record,

@@ -214,6 +214,20 @@ impl FlowTable {
             }
         };
         match flow {
+            // A new SYN on a finished or ignored 4-tuple is a new connection (ports are reused).
+            Flow::Ignored(_) if syn && !ack => {
+                *flow = Flow::Undecided {
+                    client: seg.src,
+                    server: seg.dst,
+                    first_syn: Some((ts, packet)),
+                    syns: 0,
+                    syn_ack: None,
+                    isn: (None, None),
+                    sniffed: 0,
+                    last: ts,
+                };
+                self.undecided(key, seg, ts, packet, (syn, ack, rst, fin), out);
+            }
             Flow::Ignored(last) => *last = ts,
             Flow::Undecided { .. } => {
                 self.undecided(key, seg, ts, packet, (syn, ack, rst, fin), out)

@@ -35,7 +35,7 @@ impl Source {
 }
 
 /// What a replay may do.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplayOptions {
     /// A BPF filter applied by libpcap before anything else.
     pub filter: Option<String>,
@@ -46,6 +46,18 @@ pub struct ReplayOptions {
     pub duration: Option<Duration>,
     /// Live capture: stop after this many reported connections.
     pub max_connections: Option<u64>,
+}
+
+impl Default for ReplayOptions {
+    fn default() -> Self {
+        Self {
+            filter: None,
+            flows: FlowOptions::default(),
+            warn_days: 30,
+            duration: None,
+            max_connections: None,
+        }
+    }
 }
 
 /// Why a source could not be read (wholly or from some packet on). One line, naming the source.

@@ -49,8 +49,25 @@ pub fn run_probe(
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let mut summary = Summary::default();
+    // Many targets on a terminal: progress on standard error, results on standard output.
+    let progress = {
+        use std::io::IsTerminal;
+        (targets.len() > 8 && io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::new(u64::try_from(targets.len()).unwrap_or(u64::MAX));
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "probing [{bar:40}] {pos}/{len} targets, eta {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        })
+    };
     let mut failed_write = None;
     runtime.block_on(run(targets, opts, |probed: Probed| {
+        if let Some(bar) = &progress {
+            bar.inc(1);
+        }
         let verdict = probed.report.verdict;
         summary.add_target(verdict, settings.expect.as_ref(), &probed.report.target);
         if let (Some(w), Some(addr)) = (capture_out.as_mut(), probed.address) {

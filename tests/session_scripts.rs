@@ -66,6 +66,18 @@ fn scripts() -> Vec<(&'static str, Script)> {
                 .fin(S),
         ),
         ("tls13", tls13()),
+        (
+            "xrdp-gives-up-tls",
+            Script::new(JUNE_2019)
+                .connect()
+                .request(Some(1))
+                .select(1)
+                .client_hello()
+                .alert(S, 70)
+                .mcs(S, &[0x21, 0x80])
+                .fin(C),
+        ),
+        ("tls13-client-alert", tls13().app(C, 19).fin(C)),
     ]
 }
 
@@ -234,7 +246,8 @@ fn server_speaking_first_or_foreign_is_not_rdp() {
         .entries
         .iter()
         .any(|e| matches!(&e.event, Event::NotRdp { looks_like, .. } if looks_like == "HTTP")));
-    // TLS selected, but the server answers the ClientHello with TPKT.
+    // TLS selected, but the server answers the ClientHello with TPKT: read as TPKT (no TLS record
+    // starts with 0x03); an empty Data TPDU carries no MCS PDU, which is malformed.
     let obs = Script::new(JUNE_2019)
         .connect()
         .request(Some(1))
@@ -242,9 +255,24 @@ fn server_speaking_first_or_foreign_is_not_rdp() {
         .client_hello()
         .bytes(S, vec![3, 0, 0, 7, 2, 0xf0, 0x80])
         .play();
-    assert!(obs.timeline.entries.iter().any(
-        |e| matches!(&e.event, Event::Unexpected { expected, .. } if expected == "a TLS record")
-    ));
+    assert!(obs.timeline.entries.iter().any(|e| matches!(
+        &e.event,
+        Event::Malformed { .. } if e.dir == Some(S) && e.stage == Stage::TlsHandshake
+    )));
+    // xrdp's fallback: an MCS Disconnect Provider Ultimatum in the clear instead of a ServerHello.
+    let obs = Script::new(JUNE_2019)
+        .connect()
+        .request(Some(1))
+        .select(1)
+        .client_hello()
+        .mcs(S, &[0x21, 0x80])
+        .play();
+    let last = obs.timeline.entries.last().unwrap();
+    assert!(
+        matches!(last.event, Event::McsDisconnectUltimatum { .. }),
+        "{last:?}"
+    );
+    assert_eq!(last.stage, Stage::TlsHandshake);
 }
 
 #[test]

@@ -8,6 +8,7 @@ use common::*;
 use rdpdiag::diagnose::rules::RULES;
 use rdpdiag::diagnose::{Confidence, Context, Diagnosis, Outcome, Severity};
 use rdpdiag::session::{Stage, TransportFact};
+use rdpdiag::wire::tls::ContentType;
 
 fn first(d: &Diagnosis) -> &rdpdiag::diagnose::Finding {
     d.findings
@@ -238,6 +239,32 @@ fn security_layer_mismatch() {
         .diagnose();
     assert_first(&d, "security-layer-mismatch", Confidence::Likely);
     assert!(has(&d, "server-disconnected"));
+    // FreeRDP /sec:nla offers SSL|HYBRID; xrdp (no CredSSP) selects SSL; the client hangs up without a
+    // ClientHello (fixtures/recorded/xrdp-negotiate-client-nla.pcap), and the server answers the close.
+    let d = Script::new(JUNE_2019)
+        .connect()
+        .request(Some(3))
+        .select(1)
+        .wait(0.1)
+        .fin(C)
+        .alert(S, 50)
+        .rst(C)
+        .diagnose();
+    assert_first(&d, "security-layer-mismatch", Confidence::Likely);
+    assert!(
+        first(&d).title.contains("did not accept"),
+        "{:?}",
+        first(&d).title
+    );
+    // The same selection followed by a ClientHello is the normal path, not a mismatch.
+    let d = Script::new(JUNE_2019)
+        .connect()
+        .request(Some(3))
+        .select(1)
+        .client_hello()
+        .fin(C)
+        .diagnose();
+    assert!(!has(&d, "security-layer-mismatch"), "{:?}", ids(&d));
 }
 
 #[test]
@@ -263,6 +290,24 @@ fn tls_version_mismatch() {
         .diagnose();
     assert_first(&d, "tls-version-mismatch", Confidence::Certain);
     assert!(first(&d).title.contains("protocol_version"));
+}
+
+#[test]
+fn tls_version_mismatch_then_a_cleartext_disconnect() {
+    // xrdp TLS 1.3-only, client up to TLS 1.2: protocol_version, then an MCS Disconnect Provider
+    // Ultimatum in the clear (fixtures/recorded/xrdp-tls13-only-client-tls12.pcap).
+    let d = Script::new(JUNE_2019)
+        .connect()
+        .request(Some(1))
+        .select(1)
+        .client_hello()
+        .alert(S, 70)
+        .mcs(S, &[0x21, 0x80])
+        .fin(C)
+        .diagnose();
+    assert_first(&d, "tls-version-mismatch", Confidence::Certain);
+    assert!(!has(&d, "malformed-reply"), "{:?}", ids(&d));
+    assert!(!has(&d, "server-disconnected"), "{:?}", ids(&d));
 }
 
 #[test]
@@ -302,6 +347,57 @@ fn tls_server_abort() {
         .rst(S)
         .diagnose();
     assert_first(&d, "tls-server-abort", Confidence::Likely);
+    // xrdp that cannot use its certificate or key: after the ClientHello it drops TLS and sends an MCS
+    // Disconnect Provider Ultimatum in the clear (fixtures/recorded/xrdp-weak-key-tls-abort.pcap).
+    let d = Script::new(JUNE_2019)
+        .connect()
+        .request(Some(1))
+        .select(1)
+        .client_hello()
+        .wait(8.0)
+        .mcs(S, &[0x21, 0x80])
+        .fin(C)
+        .diagnose();
+    assert_first(&d, "tls-server-abort", Confidence::Likely);
+    assert!(
+        first(&d).title.contains("Disconnect Provider Ultimatum"),
+        "{}",
+        first(&d).title
+    );
+    assert!(!has(&d, "malformed-reply"), "{:?}", ids(&d));
+    assert!(!has(&d, "server-disconnected"), "{:?}", ids(&d));
+}
+
+#[test]
+fn tls13_client_rejects_with_an_encrypted_alert() {
+    // TLS 1.3: the client's alert is an application_data record of 19 bytes; the server's session
+    // tickets came before it (fixtures/recorded/xrdp-tls13-expired-cert-refused.pcap).
+    let mut sh = server_hello_body(0x0303);
+    sh.extend_from_slice(&[0x00, 0x06, 0x00, 0x2b, 0x00, 0x02, 0x03, 0x04]);
+    let mut flight = record(ContentType::HANDSHAKE, &handshake(2, &sh));
+    flight.extend(record(ContentType::APPLICATION_DATA, &[0x31; 900]));
+    let client_fin = record(ContentType::APPLICATION_DATA, &[0x32; 53]);
+    let script = Script::new(JUNE_2019)
+        .connect()
+        .request(Some(1))
+        .select(1)
+        .client_hello()
+        .bytes(S, flight)
+        .bytes(C, client_fin)
+        .app(S, 250)
+        .app(S, 250);
+    let d = script.clone().app(C, 19).fin(C).diagnose();
+    assert_first(&d, "client-aborted-after-handshake", Confidence::Certain);
+    assert!(
+        first(&d)
+            .title
+            .contains("encrypted records after the handshake"),
+        "{}",
+        first(&d).title
+    );
+    // A real first flight (MCS Connect Initial) is data, not an alert: the client did not reject.
+    let d = script.app(C, 400).fin(C).diagnose();
+    assert!(!has(&d, "client-aborted-after-handshake"), "{:?}", ids(&d));
 }
 
 #[test]

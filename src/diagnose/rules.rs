@@ -379,7 +379,7 @@ fn security_layer_mismatch(f: &Facts<'_>) -> Option<Hit> {
         let downgraded = selected == SecurityProtocols::RDP && requested != SecurityProtocols::RDP;
         let foreign = selected.0 & !requested.0 != 0;
         if !(downgraded || foreign) {
-            return None;
+            return client_refused_selection(f, cc, requested, selected);
         }
         let ev = vec![
             (req, format!("the client requested {requested}")),
@@ -450,6 +450,43 @@ fn security_layer_mismatch(f: &Facts<'_>) -> Option<Hit> {
                 d,
                 "the server disconnected before the MCS connect response: it wants TLS or NLA"
                     .to_string(),
+            ),
+        ],
+    )
+}
+
+/// The server selected a protocol the client offered, and the client hung up at once without starting
+/// it: the client insists on another of its offers (FreeRDP `/sec:nla` offers SSL|HYBRID, and closes
+/// when the server, like xrdp, has no CredSSP and picks SSL).
+fn client_refused_selection(
+    f: &Facts<'_>,
+    cc: usize,
+    requested: SecurityProtocols,
+    selected: SecurityProtocols,
+) -> Option<Hit> {
+    let c = f.failed_close()?;
+    if c.dir != Direction::ClientToServer
+        || c.entry < cc
+        || f.sent_after(cc, Direction::ClientToServer)
+        || f.client_hello.is_some()
+        || requested == selected
+    {
+        return None;
+    }
+    let gap = f.gap_us(cc, c.entry).unwrap_or(0);
+    Hit::new(
+        Confidence::Likely,
+        format!("requested {requested}, selected {selected}, and the client did not accept it"),
+        vec![
+            (f.request?, format!("the client requested {requested}")),
+            (cc, format!("the server selected {selected}")),
+            (
+                c.entry,
+                format!(
+                    "{} {} later without starting it: it requires another of the protocols it offered",
+                    closing_words(&c),
+                    ms(gap)
+                ),
             ),
         ],
     )
@@ -609,8 +646,37 @@ fn tls_server_abort(f: &Facts<'_>) -> Option<Hit> {
             ),
             ev,
         ),
-        // The server gave up on TLS and disconnected in the clear (xrdp with an unusable certificate).
-        Close::Disconnect => Hit::new(Confidence::Likely, format!("{} after the ClientHello the server disconnected in the clear, with no ServerHello", ms(gap)), ev),
+        // The server dropped TLS and sent an RDP disconnect in the clear (xrdp when it cannot load its
+        // certificate or key): a hang-up, with words.
+        Close::Disconnect => {
+            let words = match &f.entry(c.entry)?.event {
+                Event::McsDisconnectUltimatum { name, .. } => {
+                    format!("an MCS Disconnect Provider Ultimatum ({name})")
+                }
+                Event::X224Disconnect { name, .. } => {
+                    format!("an X.224 Disconnect Request ({name})")
+                }
+                _ => return None,
+            };
+            let ev = vec![
+                (ch, "TLS ClientHello sent".to_string()),
+                (
+                    c.entry,
+                    format!(
+                        "the server answered {} later with {words} in the clear, no ServerHello",
+                        ms(gap)
+                    ),
+                ),
+            ];
+            Hit::new(
+                Confidence::Likely,
+                format!(
+                    "{} after the ClientHello the server gave up TLS: {words} in the clear, no ServerHello and no alert",
+                    ms(gap)
+                ),
+                ev,
+            )
+        }
         // An alert with a description the version and cipher rules do not claim.
         Close::FatalAlert => {
             let e = f.entry(c.entry)?;
@@ -679,7 +745,9 @@ fn client_aborted_after_handshake(f: &Facts<'_>) -> Option<Hit> {
         Event::TlsServerHelloDone => "ServerHelloDone (its certificate)",
         Event::TlsCertificate { .. } => "certificate",
         Event::TlsEncryptedHandshake { .. } | Event::TlsChangeCipherSpec => "Finished",
-        Event::TlsApplicationData { .. } => "CredSSP answer",
+        Event::TlsApplicationData { .. } if ls.stage == Stage::CredSsp => "CredSSP answer",
+        // TLS 1.3: NewSessionTicket and other post-handshake records, encrypted.
+        Event::TlsApplicationData { .. } => "encrypted records after the handshake",
         Event::TlsServerHello { .. } => "ServerHello",
         _ => "last message",
     };
@@ -1035,7 +1103,13 @@ fn server_disconnected(f: &Facts<'_>) -> Option<Hit> {
             Event::X224Disconnect { name, .. } => format!("X.224 Disconnect Request ({name})"),
             _ => return None,
         };
-        if e.dir == Some(Direction::ServerToClient) && f.established.is_none_or(|est| i < est) {
+        // During the TLS handshake the TLS rules judge it (a server that gave up TLS, or that sent one
+        // after its fatal alert).
+        let in_tls_handshake = e.stage == Stage::TlsHandshake;
+        if e.dir == Some(Direction::ServerToClient)
+            && f.established.is_none_or(|est| i < est)
+            && !in_tls_handshake
+        {
             return Hit::new(
                 Confidence::Likely,
                 words.clone(),

@@ -26,6 +26,7 @@ pub(super) struct TlsTrack {
     server_finished: bool,
     tls13: bool,
     version: Option<ProtocolVersion>,
+    cipher_suite: Option<u16>,
     done: bool,
     records_seen_client: u32,
     records_seen_server: u32,
@@ -54,6 +55,20 @@ impl TlsTrack {
 impl Session {
     /// Handles the TLS record at the head of `rest`; returns the bytes used, or `None` to wait for more.
     pub(super) fn tls_record(&mut self, dir: Direction, rest: &[u8]) -> Option<usize> {
+        // A server that gives up on TLS before the handshake is done may fall back to RDP PDUs in the
+        // clear: xrdp, when it cannot use its certificate or key or shares no version with the client,
+        // sends an MCS Disconnect Provider Ultimatum in a TPKT. No TLS record starts with 0x03 (content
+        // types are 20..=24), so a TPKT header here is unambiguous: read the rest of the side as TPKT.
+        if dir == Direction::ServerToClient && !self.tls.done && rest.first() == Some(&0x03) {
+            match rest.get(1) {
+                None => return None,
+                Some(0) => {
+                    self.stream_mut(dir).mode = Some(Mode::Tpkt);
+                    return Some(0);
+                }
+                Some(_) => {}
+            }
+        }
         let first_record = *self.tls.side(dir).3 == 0;
         if first_record
             && (looks_like_sslv2_hello(rest)
@@ -78,16 +93,6 @@ impl Session {
                     Err(nom::Err::Incomplete(_)) => return None,
                 }
                 Some(n)
-            }
-            // A server that cannot start TLS may answer the ClientHello in TPKT instead (xrdp sends an MCS
-            // Disconnect Provider Ultimatum when it cannot use its certificate): read it as such.
-            Err(_)
-                if first_record
-                    && dir == Direction::ServerToClient
-                    && crate::wire::tpkt::tpkt_frame(rest).is_ok() =>
-            {
-                self.stream_mut(dir).mode = Some(Mode::Tpkt);
-                Some(0)
             }
             Err(e) => {
                 self.tls_broken(dir, rest, &e, first_record);
@@ -206,6 +211,11 @@ impl Session {
                 self.push_or_extend(dir, Event::TlsEncryptedHandshake { records: 1 });
                 self.check_done();
             }
+            ContentType::APPLICATION_DATA if self.tls.done && self.tls13_alert_sized(fragment) => {
+                // TLS 1.3 hides alerts in application_data records; one of 19 bytes holds 2 bytes of
+                // content (plus the inner type and a 16-byte tag): an alert, never an RDP PDU.
+                self.push(Some(dir), Event::TlsEncryptedAlert { length: 19 });
+            }
             ContentType::APPLICATION_DATA if self.tls.done => {
                 if self.tls.last_app_dir != Some(dir) {
                     self.tls.last_app_dir = Some(dir);
@@ -233,6 +243,12 @@ impl Session {
                 );
             }
         }
+    }
+
+    /// A TLS 1.3 record the size of an encrypted alert: 2 bytes of alert, the inner content type, and a
+    /// 16-byte AEAD tag (every TLS 1.3 suite but TLS_AES_128_CCM_8_SHA256, whose tag is 8 bytes).
+    fn tls13_alert_sized(&self, fragment: &[u8]) -> bool {
+        self.tls.tls13 && fragment.len() == 2 + 1 + 16 && self.tls.cipher_suite != Some(0x1305)
     }
 
     fn check_done(&mut self) {
@@ -329,6 +345,7 @@ impl Session {
                 );
                 if !hrr {
                     self.tls.version = Some(version);
+                    self.tls.cipher_suite = Some(sh.cipher_suite.0);
                     if version == ProtocolVersion::TLS1_3 {
                         // Everything after ServerHello is protected, on both sides.
                         self.tls.tls13 = true;

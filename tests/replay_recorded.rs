@@ -1,0 +1,345 @@
+//! `rdpdiag replay` on the captures the project recorded itself from real xrdp 0.9.21 and FreeRDP 2.11 on
+//! loopback (`fixtures/recorded/`, made by `record.sh`, each told in its README): the verdict of every
+//! connection and the facts that make it (what was selected, which TLS version, the expired notAfter,
+//! what the server sent instead of a ServerHello).
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
+use std::process::Command;
+
+use serde_json::Value;
+
+/// The connection objects of `rdpdiag replay --json` on one recorded capture.
+fn replay(name: &str) -> Vec<Value> {
+    let path = format!("{}/fixtures/recorded/{name}", env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(env!("CARGO_BIN_EXE_rdpdiag"))
+        .args(["replay", "--json", &path])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code().is_some_and(|c| c < 2),
+        "{name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["kind"] == "connection")
+        .collect()
+}
+
+/// The only connection of a capture, with its `verdict@stage_reached` checked.
+fn one(name: &str, verdict: &str, stage: &str) -> Value {
+    let mut conns = replay(name);
+    assert_eq!(conns.len(), 1, "{name}: {conns:#?}");
+    let c = conns.remove(0);
+    assert_eq!(
+        (
+            c["verdict"].as_str().unwrap(),
+            c["stage_reached"].as_str().unwrap()
+        ),
+        (verdict, stage),
+        "{name}: findings {:?}",
+        ids(&c)
+    );
+    c
+}
+
+fn ids(c: &Value) -> Vec<String> {
+    c["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn finding<'a>(c: &'a Value, id: &str) -> &'a Value {
+    c["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == id)
+        .unwrap_or_else(|| panic!("no {id} in {:?}", ids(c)))
+}
+
+/// The timeline entries with this event name.
+fn events<'a>(c: &'a Value, event: &str) -> Vec<&'a Value> {
+    c["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == event)
+        .collect()
+}
+
+fn event<'a>(c: &'a Value, event: &str) -> &'a Value {
+    let found = events(c, event);
+    assert_eq!(found.len(), 1, "{event}: {found:#?}");
+    found[0]
+}
+
+fn requested_selected(c: &Value) -> (Value, Value) {
+    (
+        event(c, "connection_request")["requested_protocols"].clone(),
+        event(c, "connection_confirm")["selected_protocol"].clone(),
+    )
+}
+
+const SSL: u64 = 1;
+const TLS1_0: u64 = 0x0301;
+const TLS1_2: u64 = 0x0303;
+const TLS1_3: u64 = 0x0304;
+
+#[test]
+fn healthy_tls_13_session() {
+    for name in ["xrdp-tls-healthy.pcap", "xrdp-tls13-only.pcap"] {
+        let c = one(name, "healthy", "established");
+        // xrdp selects SSL: TLS without network level authentication.
+        assert_eq!(ids(&c), ["nla-not-required"], "{name}");
+        assert_eq!(requested_selected(&c), (SSL.into(), SSL.into()), "{name}");
+        let sh = event(&c, "tls_server_hello");
+        assert_eq!(sh["version"], TLS1_3, "{name}");
+        assert_eq!(sh["cipher_suite_name"], "TLS_AES_256_GCM_SHA384", "{name}");
+        // TLS 1.3: the certificate travels encrypted.
+        assert!(events(&c, "tls_certificate").is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn expired_certificate_the_client_ignores_is_an_advisory() {
+    let c = one(
+        "xrdp-tls12-expired-cert-ignored.pcap",
+        "healthy",
+        "established",
+    );
+    assert_eq!(event(&c, "tls_server_hello")["version"], TLS1_2);
+    let chain = &event(&c, "tls_certificate")["chain"];
+    assert_eq!(chain[0]["subject"], "CN=127.0.0.77");
+    assert_eq!(chain[0]["issuer"], "CN=rdpdiag recording CA");
+    assert_eq!(chain[0]["not_after"], 1_612_051_200); // 2021-01-31T00:00:00Z
+    let expired = finding(&c, "cert-expired");
+    assert_eq!(expired["severity"], "advisory");
+    assert!(
+        expired["title"].as_str().unwrap().contains("2021-01-31"),
+        "{}",
+        expired["title"]
+    );
+    assert_eq!(
+        ids(&c),
+        ["cert-expired", "nla-not-required"],
+        "the chain is complete and trusted"
+    );
+}
+
+#[test]
+fn expired_certificate_the_client_refuses_over_tls_12() {
+    // FreeRDP /cert:deny: "certificate has expired (10)", an encrypted alert right after the server's Finished.
+    let c = one(
+        "xrdp-tls12-expired-cert-refused.pcap",
+        "client-aborted-after-handshake",
+        "secure_channel",
+    );
+    assert_eq!(c["outcome"], "failed");
+    assert_eq!(
+        finding(&c, "client-aborted-after-handshake")["confidence"],
+        "certain"
+    );
+    // The expiry is a failure too (the client rejected the server after seeing it), second because the
+    // wire cannot prove it was the reason.
+    let expired = finding(&c, "cert-expired");
+    assert_eq!(
+        (&expired["severity"], &expired["confidence"]),
+        (&Value::from("failure"), &Value::from("likely"))
+    );
+    assert_eq!(
+        event(&c, "tls_certificate")["chain"][0]["not_after"],
+        1_612_051_200
+    );
+    assert_eq!(
+        events(&c, "tls_encrypted_alert")[0]["dir"],
+        "client_to_server"
+    );
+    assert!(events(&c, "tls_application_data").is_empty());
+}
+
+#[test]
+fn expired_certificate_the_client_refuses_over_tls_13() {
+    // The certificate is encrypted; the client's alert is a 19-byte application_data record, after the
+    // server's session tickets.
+    let c = one(
+        "xrdp-tls13-expired-cert-refused.pcap",
+        "client-aborted-after-handshake",
+        "secure_channel",
+    );
+    assert_eq!(event(&c, "tls_server_hello")["version"], TLS1_3);
+    assert!(events(&c, "tls_certificate").is_empty());
+    assert!(!ids(&c).contains(&"cert-expired".to_string()));
+    let alert = event(&c, "tls_encrypted_alert");
+    assert_eq!(alert["dir"], "client_to_server");
+    assert_eq!(alert["stage"], "secure_channel");
+}
+
+#[test]
+fn server_allowing_only_standard_security_to_a_tls_or_nla_client() {
+    for (name, requested) in [
+        ("xrdp-rdp-only-client-tls.pcap", 1u64),
+        ("xrdp-rdp-only-client-nla.pcap", 3),
+    ] {
+        let c = one(name, "security-layer-mismatch", "standard_security");
+        assert_eq!(
+            finding(&c, "security-layer-mismatch")["confidence"],
+            "certain"
+        );
+        // xrdp selects PROTOCOL_RDP instead of sending SSL_NOT_ALLOWED_BY_SERVER.
+        assert_eq!(
+            requested_selected(&c),
+            (requested.into(), 0.into()),
+            "{name}"
+        );
+        assert!(events(&c, "negotiation_failure").is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn standard_rdp_security_session() {
+    let c = one("xrdp-rdp-standard-security.pcap", "healthy", "established");
+    // FreeRDP /sec:rdp sends no RDP_NEG_REQ; xrdp answers without RDP_NEG_RSP.
+    assert_eq!(requested_selected(&c), (Value::Null, Value::Null));
+    let resp = event(&c, "mcs_connect_response");
+    assert_eq!(resp["encryption_method_name"], "ENCRYPTION_METHOD_128BIT");
+    assert_eq!(resp["encryption_level_name"], "ENCRYPTION_LEVEL_HIGH");
+    assert_eq!(resp["server_cert"], "proprietary, RSA 2048 bits, permanent");
+    assert_eq!(ids(&c), ["weak-standard-rdp-security"]);
+    assert_eq!(
+        finding(&c, "weak-standard-rdp-security")["severity"],
+        "advisory"
+    );
+}
+
+#[test]
+fn server_requiring_tls_hangs_up_on_a_legacy_client() {
+    // Bare Connection Confirm, then an MCS Disconnect Provider Ultimatum; FreeRDP tries twice.
+    let conns = replay("xrdp-tls-only-legacy-client.pcap");
+    assert_eq!(conns.len(), 2);
+    for c in &conns {
+        assert_eq!(
+            (&c["verdict"], &c["stage_reached"]),
+            (
+                &Value::from("security-layer-mismatch"),
+                &Value::from("negotiation")
+            )
+        );
+        assert_eq!(requested_selected(c), (Value::Null, Value::Null));
+        let dpu = event(c, "mcs_disconnect_ultimatum");
+        assert_eq!(dpu["dir"], "server_to_client");
+        assert!(events(c, "mcs_connect_response").is_empty());
+    }
+}
+
+/// xrdp cannot use its certificate or key: TLS selected, ClientHello read, then no ServerHello and no
+/// alert, but an MCS Disconnect Provider Ultimatum in the clear.
+#[test]
+fn unusable_certificate_or_key_is_a_tls_server_abort() {
+    for name in [
+        "xrdp-weak-key-tls-abort.pcap",
+        "xrdp-key-mismatch-tls-abort.pcap",
+    ] {
+        let c = one(name, "tls-server-abort", "tls_handshake");
+        assert_eq!(ids(&c), ["tls-server-abort", "nla-not-required"], "{name}");
+        assert_eq!(finding(&c, "tls-server-abort")["confidence"], "likely");
+        assert_eq!(requested_selected(&c), (SSL.into(), SSL.into()), "{name}");
+        assert_eq!(event(&c, "tls_client_hello")["max_version"], "TLS 1.3");
+        assert!(events(&c, "tls_server_hello").is_empty(), "{name}");
+        assert!(events(&c, "tls_alert").is_empty(), "{name}");
+        let dpu = event(&c, "mcs_disconnect_ultimatum");
+        assert_eq!(
+            (&dpu["dir"], &dpu["stage"]),
+            (
+                &Value::from("server_to_client"),
+                &Value::from("tls_handshake")
+            ),
+            "{name}"
+        );
+        assert_eq!(
+            c["server_bytes"],
+            19 + 9,
+            "{name}: the confirm and the ultimatum"
+        );
+    }
+}
+
+#[test]
+fn tls_13_only_server_and_a_tls_12_client() {
+    let c = one(
+        "xrdp-tls13-only-client-tls12.pcap",
+        "tls-version-mismatch",
+        "tls_handshake",
+    );
+    assert_eq!(ids(&c), ["tls-version-mismatch", "nla-not-required"]);
+    assert_eq!(event(&c, "tls_client_hello")["max_version"], "TLS 1.2");
+    let alert = event(&c, "tls_alert");
+    assert_eq!(
+        (&alert["description"], &alert["dir"]),
+        (&Value::from(70), &Value::from("server_to_client"))
+    );
+    assert!(events(&c, "tls_server_hello").is_empty());
+    // xrdp's cleartext ultimatum after its alert is read as such, not as a broken TLS record.
+    assert_eq!(
+        event(&c, "mcs_disconnect_ultimatum")["dir"],
+        "server_to_client"
+    );
+}
+
+#[test]
+fn nla_only_client_and_a_server_without_credssp() {
+    // FreeRDP /sec:nla offers SSL|HYBRID; xrdp selects SSL; FreeRDP hangs up before any ClientHello.
+    let c = one(
+        "xrdp-negotiate-client-nla.pcap",
+        "security-layer-mismatch",
+        "tls_handshake",
+    );
+    assert_eq!(requested_selected(&c), (3.into(), SSL.into()));
+    assert!(events(&c, "tls_client_hello").is_empty());
+    assert_eq!(
+        finding(&c, "security-layer-mismatch")["confidence"],
+        "likely"
+    );
+}
+
+#[test]
+fn tls_10_only_server() {
+    // At Debian's default security level OpenSSL 3 cannot speak TLS 1.0: xrdp refuses every ClientHello
+    // with internal_error.
+    let c = one("xrdp-tls10-only.pcap", "tls-server-abort", "tls_handshake");
+    assert_eq!(ids(&c), ["tls-server-abort", "nla-not-required"]);
+    assert_eq!(event(&c, "tls_alert")["name"], "internal_error");
+    assert!(events(&c, "tls_server_hello").is_empty());
+    // At security level 0 on both sides, TLS 1.0 is spoken: an advisory.
+    let c = one("xrdp-tls10-only-seclevel0.pcap", "healthy", "established");
+    assert_eq!(event(&c, "tls_server_hello")["version"], TLS1_0);
+    assert_eq!(finding(&c, "tls-legacy-version")["severity"], "advisory");
+    assert_eq!(finding(&c, "cert-self-signed")["severity"], "advisory");
+}
+
+#[test]
+fn every_recorded_capture_is_checked_here() {
+    let dir = format!("{}/fixtures/recorded", env!("CARGO_MANIFEST_DIR"));
+    let mut pcaps: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".pcap"))
+        .collect();
+    pcaps.sort();
+    let this = include_str!("replay_recorded.rs");
+    let readme = std::fs::read_to_string(format!("{dir}/README.md")).unwrap();
+    for p in &pcaps {
+        assert!(this.contains(&format!("\"{p}\"")), "{p} has no test");
+        assert!(
+            readme.contains(&format!("`{p}`")),
+            "{p} is not in README.md"
+        );
+        let len = std::fs::metadata(format!("{dir}/{p}")).unwrap().len();
+        assert!(len < 200_000, "{p} is {len} bytes");
+    }
+    assert_eq!(pcaps.len(), 15);
+}

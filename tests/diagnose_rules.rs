@@ -7,8 +7,7 @@ mod common;
 use common::*;
 use rdpdiag::diagnose::rules::RULES;
 use rdpdiag::diagnose::{Confidence, Context, Diagnosis, Outcome, Severity};
-use rdpdiag::session::{Stage, TransportFact};
-use rdpdiag::wire::tls::ContentType;
+use rdpdiag::session::Stage;
 
 fn first(d: &Diagnosis) -> &rdpdiag::diagnose::Finding {
     d.findings
@@ -33,15 +32,6 @@ fn assert_first(d: &Diagnosis, id: &str, confidence: Confidence) {
 
 fn has(d: &Diagnosis, id: &str) -> bool {
     d.findings.iter().any(|f| f.id == id)
-}
-
-fn nla() -> Script {
-    // SSL|HYBRID requested, HYBRID selected, TLS 1.2 done.
-    Script::new(JUNE_2019)
-        .connect()
-        .request(Some(3))
-        .select(2)
-        .tls12()
 }
 
 #[test]
@@ -72,105 +62,53 @@ fn rule_ids_are_unique_and_from_the_catalogue() {
 
 #[test]
 fn tcp_refused() {
-    let d = Script::new(JUNE_2019)
-        .fact(TransportFact::Syn)
-        .wait(0.4)
-        .fact(TransportFact::Refused)
-        .diagnose();
+    let d = named("tcp-refused").diagnose();
     assert_first(&d, "tcp-refused", Confidence::Certain);
     assert_eq!(d.stage_reached, Stage::Tcp);
 }
 
 #[test]
 fn tcp_unreachable() {
-    let icmp = TransportFact::IcmpUnreachable {
-        icmp_type: 3,
-        code: 13,
-        reporter: "192.0.2.1".into(),
-    };
-    let d = Script::new(JUNE_2019)
-        .fact(TransportFact::Syn)
-        .fact(icmp)
-        .diagnose();
+    let d = named("tcp-unreachable").diagnose();
     assert_first(&d, "tcp-unreachable", Confidence::Certain);
     assert!(first(&d).title.contains("code 13"));
 }
 
 #[test]
 fn tcp_filtered() {
-    let d = Script::new(JUNE_2019)
-        .fact(TransportFact::Syn)
-        .wait(21_000.0)
-        .fact(TransportFact::NoAnswer {
-            syns: 4,
-            waited_us: 21_000_000,
-        })
-        .diagnose();
+    let d = named("tcp-filtered").diagnose();
     assert_first(&d, "tcp-filtered", Confidence::Likely);
 }
 
 #[test]
 fn not_rdp() {
-    let d = Script::new(JUNE_2019)
-        .connect()
-        .request(Some(3))
-        .bytes(S, b"SSH-2.0-OpenSSH_9.2\r\n".to_vec())
-        .fin(S)
-        .diagnose();
+    let d = named("not-rdp").diagnose();
     assert_first(&d, "not-rdp", Confidence::Certain);
     assert!(first(&d).title.contains("SSH"), "{}", first(&d).title);
 }
 
 #[test]
 fn malformed_reply() {
-    // zeek__rdp-invalid-length.pcap frame 5: RDP_NEG_RSP with length 0.
-    let cc = hex::decode("030000130ed000001234000203000001000002").unwrap();
-    let d = Script::new(JUNE_2019)
-        .connect()
-        .request(Some(3))
-        .bytes(S, cc)
-        .diagnose();
+    let d = named("malformed-reply").diagnose();
     assert_first(&d, "malformed-reply", Confidence::Certain);
 }
 
 #[test]
 fn server_silent() {
-    let d = Script::new(JUNE_2019)
-        .connect()
-        .request(Some(3))
-        .wait(10_000.0)
-        .timeout()
-        .diagnose();
+    let d = named("server-silent-after-request").diagnose();
     assert_first(&d, "server-silent", Confidence::Likely);
     assert!(first(&d).title.contains("Connection Request"));
     // Silence after the ClientHello is the same cause at a later stage.
-    let d = Script::new(JUNE_2019)
-        .connect()
-        .request(Some(3))
-        .select(1)
-        .client_hello()
-        .wait(10_000.0)
-        .timeout()
-        .diagnose();
+    let d = named("server-silent-after-client-hello").diagnose();
     assert_first(&d, "server-silent", Confidence::Likely);
     assert!(first(&d).title.contains("ClientHello"));
 }
 
 #[test]
 fn server_reset_and_closed_after_request() {
-    let d = Script::new(JUNE_2019)
-        .connect()
-        .request(Some(3))
-        .wait(2.0)
-        .rst(S)
-        .diagnose();
+    let d = named("server-reset-after-request").diagnose();
     assert_first(&d, "server-reset-after-request", Confidence::Certain);
-    let d = Script::new(JUNE_2019)
-        .connect()
-        .request(Some(3))
-        .wait(2.0)
-        .fin(S)
-        .diagnose();
+    let d = named("server-closed-after-request").diagnose();
     assert_first(&d, "server-closed-after-request", Confidence::Certain);
     assert!(
         first(&d).evidence[1].text.contains("2.1 ms"),
@@ -192,218 +130,64 @@ fn every_negotiation_failure_code() {
         (0x1234, "neg-unknown-failure"),
     ];
     for (code, id) in expected {
-        let d = Script::new(JUNE_2019)
-            .connect()
-            .request(Some(1))
-            .refuse(code)
-            .fin(S)
-            .diagnose();
+        let d = named(&format!("neg-failure-{code:#x}")).diagnose();
         assert_first(&d, id, Confidence::Certain);
         assert_eq!(d.stage_reached, Stage::Negotiation);
     }
-    let d = Script::new(JUNE_2019)
-        .connect()
-        .request(Some(1))
-        .refuse(7)
-        .diagnose();
+    let d = named("neg-failure-7-open").diagnose();
     assert!(first(&d).title.contains("0x7"), "{}", first(&d).title);
 }
 
 #[test]
 fn security_layer_mismatch() {
     // The server selects standard RDP security for a TLS/NLA client, which hangs up.
-    let d = Script::new(JUNE_2019)
-        .connect()
-        .request(Some(3))
-        .select(0)
-        .wait(1.0)
-        .fin(C)
-        .diagnose();
+    let d = named("security-layer-mismatch-rdp").diagnose();
     assert_first(&d, "security-layer-mismatch", Confidence::Certain);
     // xrdp with a HYBRID-only request: it selects SSL.
-    let d = Script::new(JUNE_2019)
-        .connect()
-        .request(Some(2))
-        .select(1)
-        .wait(1.0)
-        .rst(C)
-        .diagnose();
+    let d = named("security-layer-mismatch-xrdp-ssl").diagnose();
     assert_first(&d, "security-layer-mismatch", Confidence::Certain);
     // xrdp requiring TLS, with a client that sends no RDP_NEG_REQ: bare confirm, then a Disconnect Provider Ultimatum.
-    let d = Script::new(JUNE_2019)
-        .connect()
-        .request(None)
-        .legacy_confirm()
-        .mcs(S, &[0x21, 0x80])
-        .fin(S)
-        .diagnose();
+    let d = named("security-layer-mismatch-xrdp-legacy").diagnose();
     assert_first(&d, "security-layer-mismatch", Confidence::Likely);
     assert!(has(&d, "server-disconnected"));
-    // FreeRDP /sec:nla offers SSL|HYBRID; xrdp (no CredSSP) selects SSL; the client hangs up without a
-    // ClientHello (fixtures/recorded/xrdp-negotiate-client-nla.pcap), and the server answers the close.
-    let d = Script::new(JUNE_2019)
-        .connect()
-        .request(Some(3))
-        .select(1)
-        .wait(0.1)
-        .fin(C)
-        .alert(S, 50)
-        .rst(C)
-        .diagnose();
-    assert_first(&d, "security-layer-mismatch", Confidence::Likely);
-    assert!(
-        first(&d).title.contains("did not accept"),
-        "{:?}",
-        first(&d).title
-    );
-    // The same selection followed by a ClientHello is the normal path, not a mismatch.
-    let d = Script::new(JUNE_2019)
-        .connect()
-        .request(Some(3))
-        .select(1)
-        .client_hello()
-        .fin(C)
-        .diagnose();
-    assert!(!has(&d, "security-layer-mismatch"), "{:?}", ids(&d));
 }
 
 #[test]
 fn legacy_no_negotiation() {
-    let d = Script::new(JUNE_2019)
-        .connect()
-        .request(Some(1))
-        .legacy_confirm()
-        .fin(C)
-        .diagnose();
+    let d = named("legacy-no-negotiation").diagnose();
     assert_first(&d, "legacy-no-negotiation", Confidence::Certain);
 }
 
 #[test]
 fn tls_version_mismatch() {
-    let d = Script::new(JUNE_2019)
-        .connect()
-        .request(Some(1))
-        .select(1)
-        .client_hello()
-        .alert(S, 70)
-        .fin(S)
-        .diagnose();
+    let d = named("tls-version-mismatch").diagnose();
     assert_first(&d, "tls-version-mismatch", Confidence::Certain);
     assert!(first(&d).title.contains("protocol_version"));
 }
 
 #[test]
-fn tls_version_mismatch_then_a_cleartext_disconnect() {
-    // xrdp TLS 1.3-only, client up to TLS 1.2: protocol_version, then an MCS Disconnect Provider
-    // Ultimatum in the clear (fixtures/recorded/xrdp-tls13-only-client-tls12.pcap).
-    let d = Script::new(JUNE_2019)
-        .connect()
-        .request(Some(1))
-        .select(1)
-        .client_hello()
-        .alert(S, 70)
-        .mcs(S, &[0x21, 0x80])
-        .fin(C)
-        .diagnose();
-    assert_first(&d, "tls-version-mismatch", Confidence::Certain);
-    assert!(!has(&d, "malformed-reply"), "{:?}", ids(&d));
-    assert!(!has(&d, "server-disconnected"), "{:?}", ids(&d));
-}
-
-#[test]
 fn tls_no_shared_cipher() {
-    let d = Script::new(JUNE_2019)
-        .connect()
-        .request(Some(1))
-        .select(1)
-        .client_hello()
-        .alert(S, 40)
-        .fin(S)
-        .diagnose();
+    let d = named("tls-no-shared-cipher").diagnose();
     assert_first(&d, "tls-no-shared-cipher", Confidence::Likely);
 }
 
 #[test]
 fn tls_server_abort() {
     // The classic: TLS selected, ClientHello sent, the server hangs up without a word.
-    let d = Script::new(JUNE_2019)
-        .connect()
-        .request(Some(3))
-        .select(1)
-        .client_hello()
-        .wait(2.0)
-        .fin(S)
-        .diagnose();
+    let d = named("tls-server-abort-fin").diagnose();
     assert_first(&d, "tls-server-abort", Confidence::Likely);
     assert_eq!(d.stage_reached, Stage::TlsHandshake);
     let f = first(&d);
     assert!(f.host_checks.iter().any(|c| c.contains("36870")));
     assert!(f.explains.iter().any(|c| c.contains("0x904")));
-    let d = Script::new(JUNE_2019)
-        .connect()
-        .request(Some(3))
-        .select(1)
-        .client_hello()
-        .rst(S)
-        .diagnose();
+    let d = named("tls-server-abort-rst").diagnose();
     assert_first(&d, "tls-server-abort", Confidence::Likely);
-    // xrdp that cannot use its certificate or key: after the ClientHello it drops TLS and sends an MCS
-    // Disconnect Provider Ultimatum in the clear (fixtures/recorded/xrdp-weak-key-tls-abort.pcap).
-    let d = Script::new(JUNE_2019)
-        .connect()
-        .request(Some(1))
-        .select(1)
-        .client_hello()
-        .wait(8.0)
-        .mcs(S, &[0x21, 0x80])
-        .fin(C)
-        .diagnose();
-    assert_first(&d, "tls-server-abort", Confidence::Likely);
-    assert!(
-        first(&d).title.contains("Disconnect Provider Ultimatum"),
-        "{}",
-        first(&d).title
-    );
-    assert!(!has(&d, "malformed-reply"), "{:?}", ids(&d));
-    assert!(!has(&d, "server-disconnected"), "{:?}", ids(&d));
-}
-
-#[test]
-fn tls13_client_rejects_with_an_encrypted_alert() {
-    // TLS 1.3: the client's alert is an application_data record of 19 bytes; the server's session
-    // tickets came before it (fixtures/recorded/xrdp-tls13-expired-cert-refused.pcap).
-    let mut sh = server_hello_body(0x0303);
-    sh.extend_from_slice(&[0x00, 0x06, 0x00, 0x2b, 0x00, 0x02, 0x03, 0x04]);
-    let mut flight = record(ContentType::HANDSHAKE, &handshake(2, &sh));
-    flight.extend(record(ContentType::APPLICATION_DATA, &[0x31; 900]));
-    let client_fin = record(ContentType::APPLICATION_DATA, &[0x32; 53]);
-    let script = Script::new(JUNE_2019)
-        .connect()
-        .request(Some(1))
-        .select(1)
-        .client_hello()
-        .bytes(S, flight)
-        .bytes(C, client_fin)
-        .app(S, 250)
-        .app(S, 250);
-    let d = script.clone().app(C, 19).fin(C).diagnose();
-    assert_first(&d, "client-aborted-after-handshake", Confidence::Certain);
-    assert!(
-        first(&d)
-            .title
-            .contains("encrypted records after the handshake"),
-        "{}",
-        first(&d).title
-    );
-    // A real first flight (MCS Connect Initial) is data, not an alert: the client did not reject.
-    let d = script.app(C, 400).fin(C).diagnose();
-    assert!(!has(&d, "client-aborted-after-handshake"), "{:?}", ids(&d));
 }
 
 #[test]
 fn client_aborted_after_handshake_with_self_signed_certificate() {
     // zeek__rdp-no-cookie-mstshash.pcap: the handshake completes, the client resets at once.
-    let d = nla().wait(0.3).rst(C).diagnose();
+    let d = named("client-aborted-self-signed").diagnose();
     assert_first(&d, "client-aborted-after-handshake", Confidence::Certain);
     let self_signed = d
         .findings
@@ -419,13 +203,7 @@ fn client_aborted_after_handshake_with_self_signed_certificate() {
 #[test]
 fn client_stops_mid_credssp_after_the_server_proved_its_key() {
     // zeek__rdp-to-ssl.pcap stream 0: C S C S then the client's FIN, without credentials (a certificate prompt).
-    let d = nla()
-        .app(C, 80)
-        .app(S, 200)
-        .app(C, 600)
-        .app(S, 60)
-        .fin(C)
-        .diagnose();
+    let d = named("client-stops-mid-credssp").diagnose();
     assert_first(&d, "client-aborted-after-handshake", Confidence::Likely);
     assert!(has(&d, "credssp-version-mismatch"));
 }
@@ -433,13 +211,7 @@ fn client_stops_mid_credssp_after_the_server_proved_its_key() {
 #[test]
 fn certificate_rules_judge_at_observation_time() {
     // Expired: the same server seen on 2020-01-01.
-    let d = Script::new(1_577_836_800)
-        .connect()
-        .request(Some(3))
-        .select(2)
-        .tls12()
-        .rst(C)
-        .diagnose();
+    let d = named("cert-expired").diagnose();
     assert_first(&d, "client-aborted-after-handshake", Confidence::Certain);
     let expired = d.findings.iter().find(|f| f.id == "cert-expired").unwrap();
     assert_eq!(
@@ -448,23 +220,10 @@ fn certificate_rules_judge_at_observation_time() {
     );
     assert!(expired.title.contains("2019-09-18"), "{}", expired.title);
     // Not yet valid: seen on 2019-01-01.
-    let d = Script::new(1_546_300_800)
-        .connect()
-        .request(Some(3))
-        .select(2)
-        .tls12()
-        .rst(C)
-        .diagnose();
+    let d = named("cert-not-yet-valid").diagnose();
     assert!(has(&d, "cert-not-yet-valid"));
     // Valid, but 17 days left on 2019-09-01: an advisory on a healthy connection.
-    let d = Script::new(1_567_296_000)
-        .connect()
-        .request(Some(1))
-        .select(1)
-        .tls12()
-        .app(C, 400)
-        .app(S, 300)
-        .diagnose();
+    let d = named("cert-expiring-soon").diagnose();
     assert_eq!(d.outcome, Outcome::Established);
     assert_eq!(d.verdict_id(), "healthy");
     let soon = d
@@ -478,7 +237,7 @@ fn certificate_rules_judge_at_observation_time() {
 #[test]
 fn certificate_name_checked_against_sni_then_address() {
     // The ClientHello's SNI is 192.168.2.142; the certificate names OFFICE-WIN10-VM.
-    let d = nla().rst(C).diagnose();
+    let d = named("cert-name-mismatch").diagnose();
     let f = d
         .findings
         .iter()
@@ -493,30 +252,18 @@ fn certificate_name_checked_against_sni_then_address() {
 
 #[test]
 fn certificate_key_signature_usage_and_chain() {
-    let servr = fixture_bin("certs/rdp-x509-servr.der"); // RSA-512, sha1WithRSA (OIW), self-signed
-    let spidh = fixture_bin("certs/tls-expired-spidh.der"); // issued by a CA not sent
-    let ca = fixture_bin("certs/tls-expired-comodo-ca.der"); // a CA certificate: no server authentication
-    let play = |ders: &[&[u8]], at: i64| {
-        Script::new(at)
-            .connect()
-            .request(Some(1))
-            .select(1)
-            .client_hello()
-            .bytes(S, server_flight_with(ders, 0x0303))
-            .wait(1.0)
-            .alert(C, 42)
-            .fin(C)
-            .diagnose()
-    };
-    let d = play(&[&servr], 1_425_000_000);
+    // rdp-x509-servr.der: RSA-512, sha1WithRSA (OIW), self-signed.
+    let d = named("cert-weak").diagnose();
     assert!(
         has(&d, "cert-weak-key") && has(&d, "cert-weak-signature"),
         "{:?}",
         ids(&d)
     );
-    let d = play(&[&spidh], 1_300_000_000);
+    // tls-expired-spidh.der: issued by a CA not sent.
+    let d = named("cert-untrusted").diagnose();
     assert!(has(&d, "cert-untrusted"), "{:?}", ids(&d));
-    let d = play(&[&ca], 1_300_000_000);
+    // tls-expired-comodo-ca.der: a CA certificate, no server authentication.
+    let d = named("cert-wrong-usage").diagnose();
     assert!(has(&d, "cert-wrong-usage"), "{:?}", ids(&d));
     // The client's bad_certificate alert is its rejection.
     assert_eq!(
@@ -531,18 +278,11 @@ fn certificate_key_signature_usage_and_chain() {
 #[test]
 fn nla_auth_failed() {
     // ndpi__rdp_over_tls.pcap: NEGOTIATE, CHALLENGE, AUTHENTICATE, then an encrypted alert from the server.
-    let d = nla()
-        .app(C, 81)
-        .app(S, 215)
-        .app(C, 633)
-        .encrypted_alert(S)
-        .app(C, 61)
-        .rst(C)
-        .diagnose();
+    let d = named("nla-auth-failed").diagnose();
     assert_first(&d, "nla-auth-failed", Confidence::Likely);
     assert_eq!(d.stage_reached, Stage::CredSsp);
     // A server that hangs up after the first CredSSP message: NLA or the CredSSP version.
-    let d = nla().app(C, 81).fin(S).diagnose();
+    let d = named("nla-server-hangs-up").diagnose();
     assert!(
         has(&d, "nla-auth-failed") && has(&d, "credssp-version-mismatch"),
         "{:?}",
@@ -553,60 +293,13 @@ fn nla_auth_failed() {
 
 #[test]
 fn early_user_auth_denied() {
-    let d = Script::new(JUNE_2019)
-        .connect()
-        .request(Some(0xb))
-        .select(8)
-        .tls12()
-        .app(C, 81)
-        .app(S, 215)
-        .app(C, 633)
-        .app(S, 60)
-        .app(C, 400)
-        .app(S, 33)
-        .fin(S)
-        .diagnose();
+    let d = named("early-user-auth-denied").diagnose();
     assert_first(&d, "early-user-auth-denied", Confidence::Likely);
-}
-
-/// A Set Error Info PDU under standard RDP security without encryption, in an MCS Send Data Indication.
-fn set_error_info(code: u32) -> Vec<u8> {
-    let mut share = vec![0x00, 0x00, 0x00, 0x00]; // basic security header: flags 0, flagsHi 0
-    let mut ctl = Vec::new();
-    ctl.extend_from_slice(&[0x17, 0x00]); // pduType: PDUTYPE_DATAPDU | version 1
-    ctl.extend_from_slice(&[0xea, 0x03]); // pduSource 1002
-    ctl.extend_from_slice(&[0x01, 0x00, 0x01, 0x00]); // shareId
-    ctl.extend_from_slice(&[0x00, 0x01, 0x08, 0x00]); // pad1, streamId, uncompressedLength 8
-    ctl.extend_from_slice(&[0x2f, 0x00, 0x00, 0x00]); // pduType2 SET_ERROR_INFO, compressedType, compressedLength
-    ctl.extend_from_slice(&code.to_le_bytes());
-    let total = u16::try_from(ctl.len() + 2).unwrap();
-    share.extend_from_slice(&total.to_le_bytes());
-    share.extend_from_slice(&ctl);
-    let mut mcs = vec![
-        0x68,
-        0x00,
-        0x01,
-        0x03,
-        0xeb,
-        0x70,
-        u8::try_from(share.len()).unwrap(),
-    ];
-    mcs.extend_from_slice(&share);
-    mcs
-}
-
-fn standard_security() -> Script {
-    Script::new(JUNE_2019)
-        .connect()
-        .request(Some(0))
-        .select(0)
-        .bytes(C, fixture_hex("mcs/proprietary_connect_initial.hex"))
-        .bytes(S, fixture_hex("mcs/proprietary_connect_response.hex"))
 }
 
 #[test]
 fn standard_security_established_with_advisory() {
-    let d = standard_security().diagnose();
+    let d = named("standard-security-established").diagnose();
     assert_eq!(d.outcome, Outcome::Established, "{d:#?}");
     assert_eq!(d.verdict_id(), "healthy");
     let weak = d
@@ -621,21 +314,9 @@ fn standard_security_established_with_advisory() {
 #[test]
 fn server_denied_connection() {
     // Before the connect response, under standard security, the server sends Set Error Info 7.
-    let d = Script::new(JUNE_2019)
-        .connect()
-        .request(Some(0))
-        .select(0)
-        .mcs(S, &set_error_info(7))
-        .fin(S)
-        .diagnose();
+    let d = named("server-denied-connection").diagnose();
     assert_first(&d, "server-denied-connection", Confidence::Certain);
-    let d = Script::new(JUNE_2019)
-        .connect()
-        .request(Some(0))
-        .select(0)
-        .mcs(S, &set_error_info(9))
-        .fin(S)
-        .diagnose();
+    let d = named("server-disconnected-set-error-info").diagnose();
     assert_first(&d, "server-disconnected", Confidence::Likely);
     assert!(
         first(&d).title.contains("INSUFFICIENT_PRIVILEGES"),
@@ -646,35 +327,14 @@ fn server_denied_connection() {
 
 #[test]
 fn server_disconnected_in_the_secure_channel() {
-    let d = Script::new(JUNE_2019)
-        .connect()
-        .request(Some(1))
-        .select(1)
-        .tls12()
-        .app(C, 400)
-        .fin(S)
-        .diagnose();
+    let d = named("server-disconnected-in-secure-channel").diagnose();
     assert_first(&d, "server-disconnected", Confidence::Possible);
     assert_eq!(d.stage_reached, Stage::SecureChannel);
 }
 
 #[test]
 fn tls_legacy_version_and_path_degraded() {
-    let d = Script::new(JUNE_2019)
-        .connect()
-        .request(Some(1))
-        .wait(1500.0)
-        .select(1)
-        .client_hello()
-        .bytes(
-            S,
-            server_flight_with(&[&fixture_bin("certs/ndpi-office-win10-vm.der")], 0x0301),
-        )
-        .client_finish()
-        .server_finish()
-        .app(C, 400)
-        .app(S, 300)
-        .diagnose();
+    let d = named("tls-legacy-version-and-path-degraded").diagnose();
     assert_eq!(d.verdict_id(), "healthy");
     assert!(
         has(&d, "tls-legacy-version") && has(&d, "path-degraded"),
@@ -686,14 +346,7 @@ fn tls_legacy_version_and_path_degraded() {
 
 #[test]
 fn healthy_tls_connection() {
-    let d = Script::new(JUNE_2019)
-        .connect()
-        .request(Some(0xb))
-        .select(1)
-        .tls12()
-        .app(C, 400)
-        .app(S, 300)
-        .diagnose();
+    let d = named("healthy-tls").diagnose();
     assert_eq!(d.outcome, Outcome::Established);
     assert_eq!(d.verdict_id(), "healthy");
     assert_eq!(d.stage_reached, Stage::Established);
@@ -708,15 +361,7 @@ fn healthy_tls_connection() {
 #[test]
 fn capture_end_mid_setup_is_incomplete() {
     // ndpi__rdp.pcap: HYBRID_EX, CredSSP under way when the capture ends.
-    let d = Script::new(JUNE_2019)
-        .connect()
-        .request(Some(0xb))
-        .select(8)
-        .tls12()
-        .app(C, 81)
-        .app(S, 215)
-        .fact(TransportFact::CaptureEnd)
-        .diagnose();
+    let d = named("capture-end-mid-setup").diagnose();
     assert_eq!(d.outcome, Outcome::Incomplete);
     assert_eq!(d.verdict_id(), "incomplete");
     assert_eq!(d.stage_reached, Stage::CredSsp);
@@ -728,27 +373,7 @@ fn name_from_context_when_no_sni() {
         server_name: Some("rdp.example.com".into()),
         ..Context::default()
     };
-    let d = Script::new(JUNE_2019)
-        .connect()
-        .request(Some(1))
-        .select(1)
-        .bytes(C, {
-            use rdpdiag::wire::tls::{
-                encode_client_hello, ClientHelloSpec, ProtocolVersion, TLS12_CIPHER_SUITES,
-            };
-            let spec = ClientHelloSpec {
-                version: ProtocolVersion::TLS1_2,
-                random: [1; 32],
-                session_id: &[],
-                cipher_suites: TLS12_CIPHER_SUITES,
-                sni: None,
-                x25519_key_share: [9; 32],
-            };
-            encode_client_hello(&spec).unwrap()
-        })
-        .server_flight()
-        .rst(C)
-        .diagnose_with(&ctx);
+    let d = named("name-from-context").diagnose_with(&ctx);
     let f = d
         .findings
         .iter()

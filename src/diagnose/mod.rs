@@ -168,6 +168,24 @@ pub fn diagnose(obs: &Observation, ctx: &Context) -> Diagnosis {
             })
         })
         .collect();
+    // Bytes missing from the capture before a failure's evidence: what they said is unknown, so the
+    // failure cannot be certain, nor even likely (the missing bytes may have been the answer).
+    let first_gap = obs
+        .timeline
+        .find(|e| matches!(e.event, crate::session::Event::CaptureGap { .. }))
+        .map(|(i, _)| i);
+    if let Some(gap) = first_gap {
+        for f in findings
+            .iter_mut()
+            .filter(|f| f.severity == Severity::Failure)
+        {
+            if f.evidence.iter().any(|e| e.entry > gap) {
+                f.confidence = Confidence::Possible;
+                f.title
+                    .push_str(" (bytes are missing from the capture before this: a capture gap)");
+            }
+        }
+    }
     // A stable sort: within one severity and confidence, the table's order decides.
     findings.sort_by_key(|f| (f.severity, f.confidence));
     let outcome = if facts.established.is_some() {

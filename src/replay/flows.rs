@@ -21,6 +21,11 @@ pub const SYN_TIMEOUT_US: i64 = 3_000_000;
 /// How many client segments of a flow are searched for a Connection Request before it is ignored
 /// (RDP behind a SOCKS or other proxy handshake on the same connection).
 pub const MAX_SNIFF_SEGMENTS: u32 = 8;
+/// How many payload segments of an undecided flow are held while its streams' first bytes are too few,
+/// or out of order, to tell whether it is RDP.
+pub const MAX_HELD_SEGMENTS: usize = 64;
+/// How many bytes a stream needs from its start before its first PDU can be recognised ([`starts_rdp`]).
+const SNIFF_BYTES: usize = 6;
 /// The well-known RDP port: connections to it are reported even without RDP content (refused, filtered).
 pub const RDP_PORT: u16 = 3389;
 
@@ -97,6 +102,65 @@ struct RdpFlow {
     fins: u8,
 }
 
+/// A segment of an undecided flow, kept to be fed to the flow once it is found to be RDP.
+#[derive(Debug, Clone)]
+struct HeldSegment {
+    src: SocketAddr,
+    dst: SocketAddr,
+    seq: u32,
+    flags: super::packet::TcpFlags,
+    payload: Vec<u8>,
+    ts: i64,
+    packet: u64,
+}
+
+impl HeldSegment {
+    fn of(seg: &TcpSegment<'_>, ts: i64, packet: u64) -> Self {
+        Self {
+            src: seg.src,
+            dst: seg.dst,
+            seq: seg.seq,
+            flags: seg.flags,
+            payload: seg.payload.to_vec(),
+            ts,
+            packet,
+        }
+    }
+
+    fn segment(&self) -> TcpSegment<'_> {
+        TcpSegment {
+            src: self.src,
+            dst: self.dst,
+            seq: self.seq,
+            ack: 0,
+            flags: self.flags,
+            window: 0,
+            payload: &self.payload,
+        }
+    }
+}
+
+/// The first bytes of the stream that starts at sequence number `start`, from the held segments sent by
+/// `src`, as far as they are contiguous (at most [`SNIFF_BYTES`]).
+fn stream_prefix(held: &[HeldSegment], src: SocketAddr, start: u32) -> Vec<u8> {
+    let mut prefix = Vec::new();
+    while prefix.len() < SNIFF_BYTES {
+        let at = start.wrapping_add(u32::try_from(prefix.len()).unwrap_or(0));
+        let more = held.iter().filter(|h| h.src == src).find_map(|h| {
+            let skip = usize::try_from(at.wrapping_sub(h.seq)).ok()?;
+            h.payload.get(skip..).filter(|rest| !rest.is_empty())
+        });
+        match more {
+            Some(bytes) => {
+                let want = SNIFF_BYTES - prefix.len();
+                prefix.extend_from_slice(bytes.get(..want).unwrap_or(bytes));
+            }
+            None => break,
+        }
+    }
+    prefix
+}
+
 #[derive(Debug)]
 enum Flow {
     /// Content has not decided yet (SYN seen, or data that may follow a proxy handshake).
@@ -109,6 +173,8 @@ enum Flow {
         /// Initial sequence numbers from the SYN and the SYN/ACK, to start reassembly at the right place.
         isn: (Option<u32>, Option<u32>),
         sniffed: u32,
+        /// Payload segments held until a stream's first bytes decide (tiny or out-of-order segments).
+        held: Vec<HeldSegment>,
         last: i64,
     },
     Rdp(Box<RdpFlow>, i64),
@@ -183,6 +249,7 @@ impl FlowTable {
                         syn_ack: None,
                         isn: (None, None),
                         sniffed: 0,
+                        held: Vec::new(),
                         last: ts,
                     }
                 } else if !seg.payload.is_empty() || (syn && ack) {
@@ -202,6 +269,7 @@ impl FlowTable {
                         syn_ack: None,
                         isn: (None, None),
                         sniffed: 0,
+                        held: Vec::new(),
                         last: ts,
                     }
                 } else {
@@ -224,6 +292,7 @@ impl FlowTable {
                     syn_ack: None,
                     isn: (None, None),
                     sniffed: 0,
+                    held: Vec::new(),
                     last: ts,
                 };
                 self.undecided(key, seg, ts, packet, (syn, ack, rst, fin), out);
@@ -256,6 +325,7 @@ impl FlowTable {
             mut syn_ack,
             mut isn,
             mut sniffed,
+            mut held,
             ..
         }) = self.flows.remove(&key)
         else {
@@ -263,7 +333,7 @@ impl FlowTable {
         };
         let from_client = seg.src == client;
         let known_port = is_rdp_port(&self.opts.ports, server.port());
-        let keep = |first_syn, syns, syn_ack, isn, sniffed| Flow::Undecided {
+        let keep = |first_syn, syns, syn_ack, isn, sniffed, held| Flow::Undecided {
             client,
             server,
             first_syn,
@@ -271,6 +341,7 @@ impl FlowTable {
             syn_ack,
             isn,
             sniffed,
+            held,
             last: ts,
         };
         if syn && !ack && from_client {
@@ -278,14 +349,14 @@ impl FlowTable {
             first_syn.get_or_insert((ts, packet));
             isn.0.get_or_insert(seg.seq);
             self.flows
-                .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed));
+                .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed, held));
             return;
         }
         if syn && ack && !from_client {
             syn_ack.get_or_insert((ts, packet));
             isn.1.get_or_insert(seg.seq);
             self.flows
-                .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed));
+                .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed, held));
             return;
         }
         if rst && !from_client && syn_ack.is_none() && seg.payload.is_empty() && first_syn.is_some()
@@ -308,25 +379,52 @@ impl FlowTable {
             return;
         }
         if seg.payload.is_empty() {
+            // A FIN or RST behind held segments belongs with them, should the flow turn out to be RDP.
+            if !held.is_empty() && (fin || rst) && held.len() < MAX_HELD_SEGMENTS {
+                held.push(HeldSegment::of(seg, ts, packet));
+            }
             self.flows
-                .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed));
+                .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed, held));
             return;
         }
+        // With the stream's start known (its SYN seen) and no proxy handshake, the stream's first bytes
+        // decide, whatever segments they came in and in whatever order; otherwise this segment does.
+        let stream_start = if from_client { isn.0 } else { isn.1 };
+        let first_bytes = match stream_start {
+            Some(start) if sniffed == 0 => {
+                held.push(HeldSegment::of(seg, ts, packet));
+                let prefix = stream_prefix(&held, seg.src, start.wrapping_add(1));
+                if prefix.len() < SNIFF_BYTES && !known_port {
+                    if held.len() < MAX_HELD_SEGMENTS {
+                        self.flows
+                            .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed, held));
+                    } else {
+                        self.flows.insert(key, Flow::Ignored(ts));
+                        self.stats.ignored_flows += 1;
+                    }
+                    return;
+                }
+                prefix
+            }
+            _ => seg.payload.to_vec(),
+        };
         let is_rdp = known_port
             || if from_client {
-                starts_rdp(seg.payload, 0xE0)
+                starts_rdp(&first_bytes, 0xE0)
             } else {
-                starts_rdp(seg.payload, 0xD0)
+                starts_rdp(&first_bytes, 0xD0)
             };
         if !is_rdp {
             // A proxy handshake (SOCKS 4/5, HTTP CONNECT) may come first: search a few more client segments.
-            let proxied = sniffed > 0 || (from_client && looks_like_proxy_handshake(seg.payload));
+            // The RDP stream then starts at the segment that starts it: nothing held is needed.
+            held.clear();
+            let proxied = sniffed > 0 || (from_client && looks_like_proxy_handshake(&first_bytes));
             if from_client && proxied {
                 sniffed += 1;
             }
             if proxied && sniffed < MAX_SNIFF_SEGMENTS {
                 self.flows
-                    .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed));
+                    .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed, held));
             } else {
                 self.flows.insert(key, Flow::Ignored(ts));
                 self.stats.ignored_flows += 1;
@@ -371,7 +469,25 @@ impl FlowTable {
         self.flows.insert(key, Flow::Rdp(Box::new(flow), ts));
         self.rdp_active += 1;
         self.stats.rdp_flows += 1;
-        self.rdp(key, seg, ts, packet, (syn, rst, fin), out);
+        if held.is_empty() {
+            self.rdp(key, seg, ts, packet, (syn, rst, fin), out);
+            return;
+        }
+        // The held segments (and this one, last) go through the flow as if it had been RDP from the start.
+        if held.last().is_none_or(|h| h.packet != packet) {
+            held.push(HeldSegment::of(seg, ts, packet));
+        }
+        for h in &held {
+            let f = h.flags;
+            let flags = (
+                f.contains(super::packet::TcpFlags::SYN),
+                f.contains(super::packet::TcpFlags::RST),
+                f.contains(super::packet::TcpFlags::FIN),
+            );
+            if matches!(self.flows.get(&key), Some(Flow::Rdp(..))) {
+                self.rdp(key, &h.segment(), h.ts, h.packet, flags, out);
+            }
+        }
     }
 
     fn rdp(
@@ -405,9 +521,9 @@ impl FlowTable {
             fins,
             ..
         } = &mut **flow;
-        let reasm = match dir {
-            Direction::ClientToServer => to_server,
-            Direction::ServerToClient => to_client,
+        let (reasm, other) = match dir {
+            Direction::ClientToServer => (to_server, to_client),
+            Direction::ServerToClient => (to_client, to_server),
         };
         let mut fin_seen = false;
         {
@@ -416,6 +532,14 @@ impl FlowTable {
             if rst {
                 reasm.flush(packet, ts, &mut deliver);
             }
+        }
+        if rst {
+            // The connection is over: what the other side sent behind a hole is delivered after a gap
+            // for the hole, not dropped unseen.
+            let mut other_fin = false;
+            other.flush(packet, ts, &mut |d| {
+                deliver_to(session, stats, dir.other(), &mut other_fin, d)
+            });
         }
         if rst {
             session.on_transport(Timestamp(ts), Some(packet), TransportFact::Rst(dir));

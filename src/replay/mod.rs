@@ -16,6 +16,9 @@ use packet::{Decoded, Decoder, LinkType};
 use crate::diagnose::{diagnose, Context};
 use crate::report::ConnectionReport;
 
+/// How long a live capture sleeps when no packet is waiting.
+pub const LIVE_POLL: Duration = Duration::from_millis(20);
+
 /// Where packets come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
@@ -184,8 +187,15 @@ pub fn replay_source(
             Err(e) => (ReplayStats::default(), Some(open_err(e))),
         },
         Source::Live(iface) => {
-            let cap = pcap::Capture::from_device(iface.as_str())
-                .and_then(|c| c.immediate_mode(true).timeout(200).snaplen(65535).open());
+            // Non-blocking: in immediate mode Linux libpcap ignores the read timeout, and a quiet
+            // interface would block past `--for` for ever.
+            let cap = pcap::Capture::from_device(iface.as_str()).and_then(|c| {
+                c.immediate_mode(true)
+                    .timeout(200)
+                    .snaplen(65535)
+                    .open()?
+                    .setnonblock()
+            });
             match cap {
                 Ok(cap) => run(&name, cap, opts, source, sink),
                 Err(e) => (ReplayStats::default(), Some(open_err(e))),
@@ -251,7 +261,9 @@ fn run<T: pcap::Activated + ?Sized>(
             Ok(p) => p,
             Err(pcap::Error::NoMorePackets) => break,
             Err(pcap::Error::TimeoutExpired) => {
-                // Live and quiet: let idle flows finish on the wall clock.
+                // Live and quiet (nothing to read without blocking): wait a little, then let idle flows
+                // finish on the wall clock.
+                std::thread::sleep(LIVE_POLL);
                 let now = now_us();
                 table.tick(now, &mut |f| emit(f, &mut stop, &mut reported));
                 continue;

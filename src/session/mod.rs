@@ -25,6 +25,8 @@ use crate::wire::tls::{looks_like_sslv2_hello, looks_like_tls_record};
 pub const MAX_PDU_BYTES: usize = 70_000;
 /// The most bytes of one TLS handshake message kept while it is reassembled across records.
 pub const MAX_HANDSHAKE_MESSAGE_BYTES: usize = 256 * 1024;
+/// How many of a foreign side's first bytes a `NotRdp` entry shows.
+pub const FOREIGN_BYTES_KEPT: usize = 16;
 /// The most timeline entries kept for one connection; later events are counted, not recorded.
 pub const MAX_ENTRIES: usize = 1024;
 
@@ -95,6 +97,9 @@ pub struct Session {
     tls: tls::TlsTrack,
     syn_at: Option<Timestamp>,
     last_request_at: Option<Timestamp>,
+    /// The `NotRdp` entry of a side whose first bytes were foreign, and those bytes (up to
+    /// [`FOREIGN_BYTES_KEPT`]): later bytes complete it, so it does not depend on how they were split.
+    foreign: Option<(Direction, usize, Vec<u8>)>,
     // The input being processed: every entry it produces carries these.
     now: Timestamp,
     packet: Option<u64>,
@@ -142,6 +147,7 @@ impl Session {
             tls: tls::TlsTrack::default(),
             syn_at: None,
             last_request_at: None,
+            foreign: None,
             now: Timestamp::default(),
             packet: None,
         }
@@ -364,6 +370,7 @@ impl Session {
             .bytes
             .saturating_add(u64::try_from(bytes.len()).unwrap_or(u64::MAX));
         if stream.mode() == Mode::Skip {
+            self.complete_foreign(dir, bytes);
             self.count_skipped(dir, bytes.len());
             return;
         }
@@ -452,19 +459,48 @@ impl Session {
             }
             Some(_) if first.len() < 4 && first.iter().all(|b| b.is_ascii_alphabetic()) => return,
             Some(_) => {
-                let looks_like = describe_foreign(first);
+                let kept = first.get(..FOREIGN_BYTES_KEPT).unwrap_or(first).to_vec();
                 self.push(
                     Some(dir),
                     Event::NotRdp {
-                        first_bytes: hex::encode(first.get(..16).unwrap_or(first)),
-                        looks_like,
+                        first_bytes: hex::encode(&kept),
+                        looks_like: describe_foreign(&kept),
                     },
                 );
+                let entry = self.timeline.entries.len().saturating_sub(1);
+                if self.foreign.is_none() {
+                    self.foreign = Some((dir, entry, kept));
+                }
                 self.signal(Signal::Broken);
                 Mode::Skip
             }
         };
         self.stream_mut(dir).mode = Some(mode);
+    }
+
+    /// More bytes from a side whose first bytes were foreign: its `NotRdp` entry shows the first
+    /// [`FOREIGN_BYTES_KEPT`] of them, however they arrived.
+    fn complete_foreign(&mut self, dir: Direction, bytes: &[u8]) {
+        let Some((side, entry, kept)) = &mut self.foreign else {
+            return;
+        };
+        if *side != dir || kept.len() >= FOREIGN_BYTES_KEPT {
+            return;
+        }
+        let want = FOREIGN_BYTES_KEPT - kept.len();
+        kept.extend_from_slice(bytes.get(..want).unwrap_or(bytes));
+        if let Some(Entry {
+            event:
+                Event::NotRdp {
+                    first_bytes,
+                    looks_like,
+                },
+            ..
+        }) = self.timeline.entries.get_mut(*entry)
+        {
+            *first_bytes = hex::encode(&*kept);
+            *looks_like = describe_foreign(kept);
+        }
     }
 
     /// Switches both directions to TLS (after a Connection Confirm that selected a TLS-based protocol).

@@ -7,6 +7,9 @@
     clippy::panic
 )]
 
+use std::net::SocketAddr;
+
+use rdpdiag::capture::{Frame, PcapWriter, TcpConversation};
 use rdpdiag::diagnose::{diagnose, Context, Diagnosis};
 use rdpdiag::session::{Direction, Observation, Session, Timestamp, TransportFact};
 use rdpdiag::wire::rdp_neg::{
@@ -16,6 +19,10 @@ use rdpdiag::wire::tls::{encode_tls_record, ContentType, ProtocolVersion};
 use rdpdiag::wire::x224::{
     encode_connection_confirm, encode_connection_request, encode_data, ConnectionRequestSpec,
 };
+
+pub mod scripts;
+#[allow(unused_imports)]
+pub use scripts::*;
 
 pub const C: Direction = Direction::ClientToServer;
 pub const S: Direction = Direction::ServerToClient;
@@ -264,6 +271,92 @@ impl Script {
     pub fn diagnose_with(&self, ctx: &Context) -> Diagnosis {
         diagnose(&self.play(), ctx)
     }
+}
+
+/// A frame that is not TCP nor ICMP (EtherType 0x88b5, IEEE local experimental): it only marks the time a
+/// capture ends, since the replay ends a capture's open connections at its last frame.
+pub fn end_marker(ts_us: i64) -> Frame {
+    let mut bytes = vec![0xff; 6];
+    bytes.extend_from_slice(&[0x02, 0, 0, 0, 0, 0x03, 0x88, 0xb5]);
+    bytes.extend_from_slice(b"capture end");
+    Frame { ts_us, bytes }
+}
+
+impl Script {
+    /// The conversation as a capture can hold it: a capture has no timeouts, so a `Timeout` step becomes
+    /// the end of the capture (`CaptureEnd`) at that time. Other steps are kept.
+    pub fn capture_view(&self) -> Script {
+        let mut view = self.clone();
+        for (_, step) in &mut view.steps {
+            if matches!(step, Step::Timeout) {
+                *step = Step::Fact(TransportFact::CaptureEnd);
+            }
+        }
+        view
+    }
+
+    /// The frames of a capture of this conversation between `client` and `server`, one group per step,
+    /// data cut at `mss(step index)`. Steps map to packets as a capture shows them:
+    /// - `Bytes` → data segments (PSH on the last);
+    /// - `Syn` → the client's SYN; `Connected` → SYN/ACK and the client's ACK; `Refused` → RST/ACK;
+    /// - `NoAnswer { syns, waited_us }` → `syns - 1` retransmitted SYNs, the last `waited_us` after the
+    ///   first (the replay dates the no-answer at the last packet, the probe when it gave up);
+    /// - `IcmpUnreachable` → an ICMP destination unreachable from the reporter quoting the SYN;
+    /// - `Fin` / `Rst` → FIN/ACK, RST/ACK from that side;
+    /// - `CaptureEnd` and `Timeout` → [`end_marker`] at that time (a capture ends; it has no timeouts);
+    /// - `Gap` → nothing (a gap is a segment missing from the capture, made by removing frames).
+    pub fn frames(
+        &self,
+        client: SocketAddr,
+        server: SocketAddr,
+        mss: impl Fn(usize) -> usize,
+    ) -> Vec<Vec<Frame>> {
+        let mut tcp = TcpConversation::new(client, server, 0xfff0_0000, 0x1234_5678);
+        let mut first_syn = None;
+        self.steps
+            .iter()
+            .enumerate()
+            .map(|(n, (t, step))| {
+                let ts = self.base + t;
+                tcp.set_mss(mss(n));
+                match step {
+                    Step::Bytes(dir, bytes) => tcp.data(ts, *dir, bytes),
+                    Step::Fact(TransportFact::Syn) => {
+                        first_syn.get_or_insert(ts);
+                        vec![tcp.syn(ts)]
+                    }
+                    Step::Fact(TransportFact::Connected) => {
+                        vec![tcp.syn_ack(ts), tcp.ack(ts, C)]
+                    }
+                    Step::Fact(TransportFact::Refused) => vec![tcp.refused(ts)],
+                    Step::Fact(TransportFact::NoAnswer { syns, waited_us }) => {
+                        let first = first_syn.unwrap_or(ts);
+                        let more = i64::from(syns.saturating_sub(1));
+                        (1..=more)
+                            .map(|i| tcp.syn(first + waited_us * i / more))
+                            .collect()
+                    }
+                    Step::Fact(TransportFact::IcmpUnreachable {
+                        icmp_type,
+                        code,
+                        reporter,
+                    }) => vec![tcp.unreachable(ts, reporter.parse().unwrap(), *icmp_type, *code)],
+                    Step::Fact(TransportFact::Fin(dir)) => vec![tcp.fin(ts, *dir)],
+                    Step::Fact(TransportFact::Rst(dir)) => vec![tcp.rst(ts, *dir)],
+                    Step::Fact(TransportFact::CaptureEnd) | Step::Timeout => vec![end_marker(ts)],
+                    Step::Fact(TransportFact::Gap { .. }) => Vec::new(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Writes `frames` as a pcap file at `path`.
+pub fn write_pcap(path: &std::path::Path, frames: &[Frame]) {
+    let file = std::fs::File::create(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut w = PcapWriter::new(std::io::BufWriter::new(file)).unwrap();
+    w.frames(frames).unwrap();
+    w.into_inner().unwrap();
 }
 
 /// The finding ids of a diagnosis, in order.

@@ -164,7 +164,9 @@ fn tls_failure_captures_through_the_direct_approach() {
             "443",
             &["malformed-reply@tls_handshake"],
         ),
-        ("zeek-tls__hrr.pcap", "443", &["healthy@established"]),
+        // TLS 1.3 after a HelloRetryRequest: the handshake completes (frame 13), the server sends its
+        // tickets, and the client closes 0.8 s later without sending data: no setup beyond TLS to see.
+        ("zeek-tls__hrr.pcap", "443", &["incomplete@secure_channel"]),
         ("zeek-tls__tls1.2.pcap", "443", &["healthy@established"]),
         (
             "zeek-tls__tls-expired-cert.pcap",
@@ -329,4 +331,46 @@ fn errors_name_the_file_and_packet() {
         String::from_utf8_lossy(&out.stderr).starts_with("rdpdiag: /nonexistent/capture.pcap: ")
     );
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn hello_retry_request_then_the_second_hellos_in_the_clear() {
+    // Regression (found by tests/tshark_diff.rs): after a HelloRetryRequest and the middlebox-compatibility
+    // ChangeCipherSpec records (RFC 8446 §D.4), the second ClientHello (frame 8) and the real ServerHello
+    // (frame 11, after a segment it overtook) are plaintext; they were taken for encrypted records.
+    let path = fixture("zeek-tls__hrr.pcap");
+    let c = &connections(&run(&["replay", "--json", "--port", "443", &path], None))[0];
+    let hellos: Vec<(u64, &str, bool)> = c["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "tls_client_hello" || e["event"] == "tls_server_hello")
+        .map(|e| {
+            (
+                e["packet"].as_u64().unwrap(),
+                e["event"].as_str().unwrap(),
+                e["hello_retry_request"] == true,
+            )
+        })
+        .collect();
+    assert_eq!(
+        hellos,
+        [
+            (4, "tls_client_hello", false),
+            (6, "tls_server_hello", true),
+            (8, "tls_client_hello", false),
+            (11, "tls_server_hello", false),
+        ]
+    );
+    let done = c["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "tls_handshake_done")
+        .unwrap();
+    assert_eq!(done["version_name"], "TLS 1.3");
+    assert_eq!(done["packet"], 13, "the client's Finished");
+    // Before the fix the client's Finished was taken for data and the connection for established.
+    assert_eq!(c["verdict"], "incomplete");
+    assert_eq!(c["stage_reached"], "secure_channel");
 }

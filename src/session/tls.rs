@@ -343,7 +343,12 @@ impl Session {
                         hello_retry_request: hrr,
                     },
                 );
-                if !hrr {
+                if hrr {
+                    // A HelloRetryRequest exists only in TLS 1.3: from here a ChangeCipherSpec is the
+                    // middlebox-compatibility record (RFC 8446 §D.4), and the second ClientHello and the
+                    // real ServerHello that follow it are still in the clear.
+                    self.tls.tls13 = true;
+                } else {
                     self.tls.version = Some(version);
                     self.tls.cipher_suite = Some(sh.cipher_suite.0);
                     if version == ProtocolVersion::TLS1_3 {

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# benches/compare.sh — how fast `rdpdiag replay` reads a large capture, side by side with the floor (a bare
+# libpcap read loop) and with tshark extracting the RDP/TLS fields the corpus truth used.
+#
+# Usage: benches/compare.sh [--big] [--runs N]
+#   --big     also generate and measure a 4 GB capture (needs ~5 GB free disk and several minutes of tshark)
+#   --runs N  runs of rdpdiag and of the bare loop per file (the fastest is reported; default 3).
+#             tshark runs once (it takes minutes).
+#
+# What it does:
+#   1. builds (release) rdpdiag, examples/pcap_count and examples/gen_capture;
+#   2. generates target/bench/mixed-1g.pcap (and mixed-4g.pcap with --big) when missing, with
+#      gen_capture (seed 1): mostly non-RDP flows plus thousands of re-addressed RDP connection setups
+#      from fixtures/pcaps; its counts go to FILE.counts. These files are never committed (target/).
+#   3. reads the file once to warm the page cache, then runs under /usr/bin/time -v (wall time, maximum
+#      RSS):
+#        (a) rdpdiag replay -q FILE
+#        (b) pcap_count FILE                                    (the floor: libpcap, count only)
+#        (c) tshark -r FILE -n -o tcp.desegment_tcp_streams:TRUE -d tcp.port==3389,tls -T fields
+#            -e frame.number -e tcp.stream -e cotp.type -e rdp.negReq.* … -e tls.handshake.type …
+#            > /dev/null                                        (one pass; the corpus needed two)
+#   4. prints a table (tool, wall s, MB/s, max RSS MB), the ratios rdpdiag vs tshark and rdpdiag vs the
+#      bare loop, the targets (>= 50x tshark, >= 0.8x the bare loop, RSS < 64 MB), and checks that the
+#      replay reported as many RDP connections as the generator wrote (and the verdicts that do not depend
+#      on certificate dates: tcp-refused, neg-ssl-not-allowed, nla-auth-failed).
+# Exit status: 0 when the counts match (targets missed are reported, not fatal), 1 otherwise.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+big=0
+runs=3
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --big) big=1 ;;
+    --runs) runs="$2"; shift ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+target_dir="${CARGO_TARGET_DIR:-target}"
+bench_dir="target/bench"
+mkdir -p "$bench_dir"
+
+if [ ! -x /usr/bin/time ]; then
+  echo "installing GNU time" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
+fi
+command -v tshark >/dev/null || { echo "tshark is missing (apt-get install tshark)" >&2; exit 2; }
+
+cargo build --release --quiet --bin rdpdiag --example pcap_count --example gen_capture
+# Private copies: a target directory shared with other checkouts may be relinked under our feet.
+mkdir -p "$bench_dir/bin"
+cp "$target_dir/release/rdpdiag" "$target_dir/release/examples/pcap_count" \
+  "$target_dir/release/examples/gen_capture" "$bench_dir/bin/"
+rdpdiag="$bench_dir/bin/rdpdiag"
+count="$bench_dir/bin/pcap_count"
+gen="$bench_dir/bin/gen_capture"
+
+files=("$bench_dir/mixed-1g.pcap:1")
+[ "$big" = 1 ] && files+=("$bench_dir/mixed-4g.pcap:4")
+
+# wall seconds and max RSS (MB) of one command, from /usr/bin/time -v; stdout to $out.
+measure() {
+  local out="$1"; shift
+  local tv; tv=$(mktemp)
+  /usr/bin/time -v -o "$tv" "$@" >"$out" 2>/dev/null || true
+  local wall rss
+  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$tv")
+  rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2/1024}' "$tv")
+  rm -f "$tv"
+  echo "$wall $rss"
+}
+
+# the fastest of $runs runs: "wall rss" (rss of that run)
+best_of() {
+  local out="$1"; shift
+  local best=""
+  for _ in $(seq "$runs"); do
+    local r; r=$(measure "$out" "$@")
+    if [ -z "$best" ] || awk -v a="${r% *}" -v b="${best% *}" 'BEGIN{exit !(a<b)}'; then best="$r"; fi
+  done
+  echo "$best"
+}
+
+status=0
+for spec in "${files[@]}"; do
+  file="${spec%%:*}"; gb="${spec##*:}"
+  if [ ! -s "$file" ] || [ ! -s "$file.counts" ]; then
+    echo "generating $file (${gb} GB)…" >&2
+    "$gen" --size-gb "$gb" --out "$file" --seed 1 >/dev/null
+  fi
+  bytes=$(stat -c %s "$file")
+  mb=$(awk -v b="$bytes" 'BEGIN{printf "%.1f", b/1e6}')
+  cat "$file" >/dev/null   # warm the page cache
+  tmp=$(mktemp -d)
+  r_rdp=$(best_of "$tmp/rdpdiag.out" "$rdpdiag" replay -q "$file")
+  r_cnt=$(best_of "$tmp/count.out" "$count" "$file")
+  r_tsh=$(measure "$tmp/tshark.out" tshark -r "$file" -n -o tcp.desegment_tcp_streams:TRUE \
+    -d tcp.port==3389,tls -T fields -e frame.number -e tcp.stream -e cotp.type -e rdp.rt_cookie \
+    -e rdp.negReq.requestedProtocols -e rdp.negReq.selectedProtocol -e rdp.negFailure.failureCode \
+    -e tls.record.content_type -e tls.record.version -e tls.handshake.type -e tls.handshake.version \
+    -e tls.handshake.extensions.supported_version -e tls.handshake.ciphersuite \
+    -e tls.alert_message.level -e tls.alert_message.desc)
+  echo
+  echo "== $file: $mb MB, $(cat "$tmp/count.out")"
+  printf '%-34s %9s %9s %12s\n' tool "wall s" "MB/s" "max RSS MB"
+  row() { printf '%-34s %9.2f %9.1f %12s\n' "$1" "$2" "$(awk -v m="$mb" -v w="$2" 'BEGIN{print m/w}')" "$3"; }
+  row "rdpdiag replay -q" ${r_rdp% *} ${r_rdp#* }
+  row "pcap_count (bare libpcap loop)" ${r_cnt% *} ${r_cnt#* }
+  row "tshark -T fields (RDP/TLS)" ${r_tsh% *} ${r_tsh#* }
+  vs_tshark=$(awk -v a="${r_tsh% *}" -v b="${r_rdp% *}" 'BEGIN{printf "%.1f", a/b}')
+  vs_floor=$(awk -v a="${r_cnt% *}" -v b="${r_rdp% *}" 'BEGIN{printf "%.2f", a/b}')
+  verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN{ok = (op==">=") ? v>=t : v<t; print ok ? "met" : "MISSED"}'; }
+  echo "rdpdiag vs tshark:    ${vs_tshark}x faster   (target >= 50x: $(verdict "$vs_tshark" 50 ">="))"
+  echo "rdpdiag vs bare loop: ${vs_floor}x the speed (target >= 0.8x: $(verdict "$vs_floor" 0.8 ">="))"
+  echo "rdpdiag max RSS:      ${r_rdp#* } MB        (target < 64 MB: $(verdict "${r_rdp#* }" 64 "<"))"
+
+  # the replay's counts against the generator's
+  want=$(awk -F'\t' '$1=="rdp_setups" {print $2}' "$file.counts")
+  got=$(sed -n 's/^summary: \([0-9]*\) connection.*/\1/p' "$tmp/rdpdiag.out")
+  kind_setups() { awk -F'\t' -v f="$1" '$1=="kind" && $3==f {sub("setups ","",$5); print $5}' "$file.counts"; }
+  verdict_count() { sed -n "s/.*verdicts:.*\\b$1 \\([0-9]*\\).*/\\1/p" "$tmp/rdpdiag.out"; }
+  check() {
+    if [ "$2" = "$3" ]; then echo "check $1: $2 (generator) = $3 (replay)"; else echo "check $1: MISMATCH generator $2, replay ${3:-none}"; status=1; fi
+  }
+  check "RDP connections" "$want" "$got"
+  check "tcp-refused" "$(kind_setups ndpi__tcp_scan.pcapng)" "$(verdict_count tcp-refused)"
+  check "nla-auth-failed" "$(kind_setups ndpi__rdp_over_tls.pcap)" "$(verdict_count nla-auth-failed)"
+  check "neg-ssl-not-allowed (one per copy)" \
+    "$(( $(kind_setups zeek__rdp-proprietary-encryption.pcap) / 2 ))" "$(verdict_count neg-ssl-not-allowed)"
+  echo "replay summary:"; sed 's/^/  /' "$tmp/rdpdiag.out"
+  rm -rf "$tmp"
+done
+exit "$status"

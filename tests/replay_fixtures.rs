@@ -166,7 +166,8 @@ fn tls_failure_captures_through_the_direct_approach() {
         ),
         // TLS 1.3 after a HelloRetryRequest: the handshake completes (frame 13), the server sends its
         // tickets, and the client closes 0.8 s later without sending data: no setup beyond TLS to see.
-        ("zeek-tls__hrr.pcap", "443", &["incomplete@secure_channel"]),
+        // The handshake completes; the client then sends only an encrypted alert and closes.
+        ("zeek-tls__hrr.pcap", "443", &["client-aborted-after-handshake@secure_channel"]),
         ("zeek-tls__tls1.2.pcap", "443", &["healthy@established"]),
         (
             "zeek-tls__tls-expired-cert.pcap",
@@ -370,7 +371,8 @@ fn hello_retry_request_then_the_second_hellos_in_the_clear() {
         .unwrap();
     assert_eq!(done["version_name"], "TLS 1.3");
     assert_eq!(done["packet"], 13, "the client's Finished");
-    // Before the fix the client's Finished was taken for data and the connection for established.
-    assert_eq!(c["verdict"], "incomplete");
+    // Before the fix the client's Finished was taken for data and the connection for established. After
+    // the handshake the client sends only a 19-byte record (an encrypted TLS 1.3 alert) and leaves.
+    assert_eq!(c["verdict"], "client-aborted-after-handshake");
     assert_eq!(c["stage_reached"], "secure_channel");
 }

@@ -30,9 +30,12 @@ use rdpdiag::session::{Entry, Event, Observation};
 const WARN_DAYS: i64 = 30;
 
 fn temp(name: &str) -> PathBuf {
+    // Tests run in parallel threads of one process: every file gets its own number.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("rdpdiag-oneness-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    dir.join(format!("{name}.pcap"))
+    dir.join(format!("{name}-{n}.pcap"))
 }
 
 /// Every connection the replay reports for `frames`.

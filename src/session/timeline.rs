@@ -236,6 +236,10 @@ pub enum Event {
     /// An alert record whose content is encrypted (sent after ChangeCipherSpec).
     TlsEncryptedAlert {
         length: u16,
+        /// True when the record was TLS 1.3 application_data whose size (19 bytes) gives it away as an
+        /// alert: inferred, not read from a content type.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        inferred: bool,
     },
     /// Consecutive application-data records from one side (one flight).
     TlsApplicationData {

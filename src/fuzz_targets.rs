@@ -17,6 +17,14 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("hexinput", hexinput),
     ("packet", packet),
     ("reasm", reasm),
+    ("tls_record", tls_record),
+    ("tls_handshake", tls_handshake),
+    ("sslv2", sslv2),
+    ("cert", cert),
+    ("credssp", credssp),
+    ("ntlm", ntlm),
+    ("early_auth", early_auth),
+    ("mcs", mcs),
 ];
 
 /// Asserts that a parser's leftover is the tail of its input (fuzzing wants a panic when it is not).
@@ -277,5 +285,88 @@ pub fn reasm(data: &[u8]) {
     check.absorb(got, &r, limit);
     if r.buffered_bytes() != 0 {
         panic!("bytes held after flush");
+    }
+}
+
+pub fn tls_record(data: &[u8]) {
+    let r = wire::tls::parse_tls_record(data);
+    check_rest(data, &r);
+    let _ = wire::tls::tls_frame(data);
+    let fragment = match r {
+        Ok((_, record)) => record.fragment,
+        Err(_) => data,
+    };
+    check_rest(fragment, &wire::tls::parse_alert(fragment));
+    check_rest(fragment, &wire::tls::parse_change_cipher_spec(fragment));
+}
+
+pub fn tls_handshake(data: &[u8]) {
+    let mut stream = data;
+    loop {
+        let r = wire::tls::parse_handshake(stream);
+        check_rest(stream, &r);
+        match r {
+            Ok((rest, _)) if rest.len() < stream.len() => stream = rest,
+            _ => break,
+        }
+    }
+    check_rest(data, &wire::tls::parse_client_hello(data));
+    check_rest(data, &wire::tls::parse_server_hello(data));
+    check_rest(data, &wire::tls::parse_certificate(data));
+    check_rest(data, &wire::tls::parse_certificate_request(data));
+}
+
+pub fn sslv2(data: &[u8]) {
+    check_rest(data, &wire::tls::parse_sslv2(data));
+}
+
+pub fn cert(data: &[u8]) {
+    if let Ok(summary) = wire::cert::summarize_certificate(data) {
+        let _ = summary.validity_at(0);
+        let _ = summary.matches_name("a.example");
+        let _ = summary.weak_key();
+        let _ = summary.weak_signature();
+        let _ = summary.server_auth_allowed();
+    }
+}
+
+pub fn credssp(data: &[u8]) {
+    let r = wire::credssp::parse_ts_request(data);
+    check_rest(data, &r);
+    if let Ok((_, request)) = r {
+        let encoded = wire::credssp::encode_ts_request(&request);
+        match wire::credssp::parse_ts_request(&encoded) {
+            Ok((rest, again)) if rest.is_empty() && again == request => {}
+            Ok((rest, again)) => panic!(
+                "TSRequest changed in an encode/parse round trip: {request:?} became {again:?} \
+                 ({} bytes left over)",
+                rest.len()
+            ),
+            Err(e) => panic!("an encoded TSRequest does not parse: {e:?} ({request:?})"),
+        }
+    }
+}
+
+pub fn ntlm(data: &[u8]) {
+    check_rest(data, &wire::ntlm::parse_ntlm_message_type(data));
+    check_rest(data, &wire::ntlm::parse_challenge(data));
+    check_rest(data, &wire::ntlm::parse_negotiate(data));
+}
+
+pub fn early_auth(data: &[u8]) {
+    check_rest(data, &wire::early_auth::parse_early_auth_result(data));
+}
+
+pub fn mcs(data: &[u8]) {
+    check_rest(data, &wire::mcs::parse_mcs(data));
+    for security_header_present in [false, true] {
+        check_rest(
+            data,
+            &wire::mcs::parse_slow_path(data, security_header_present),
+        );
+        check_rest(
+            data,
+            &wire::mcs::parse_set_error_info(data, security_header_present),
+        );
     }
 }

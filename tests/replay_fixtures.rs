@@ -167,7 +167,11 @@ fn tls_failure_captures_through_the_direct_approach() {
         // TLS 1.3 after a HelloRetryRequest: the handshake completes (frame 13), the server sends its
         // tickets, and the client closes 0.8 s later without sending data: no setup beyond TLS to see.
         // The handshake completes; the client then sends only an encrypted alert and closes.
-        ("zeek-tls__hrr.pcap", "443", &["client-aborted-after-handshake@secure_channel"]),
+        (
+            "zeek-tls__hrr.pcap",
+            "443",
+            &["client-aborted-after-handshake@secure_channel"],
+        ),
         ("zeek-tls__tls1.2.pcap", "443", &["healthy@established"]),
         (
             "zeek-tls__tls-expired-cert.pcap",

@@ -185,7 +185,13 @@ impl Session {
                 }
                 Ok(_) | Err(_) if protected || fragment.len() > 2 => {
                     let length = u16::try_from(fragment.len()).unwrap_or(u16::MAX);
-                    self.push(Some(dir), Event::TlsEncryptedAlert { length, inferred: false });
+                    self.push(
+                        Some(dir),
+                        Event::TlsEncryptedAlert {
+                            length,
+                            inferred: false,
+                        },
+                    );
                 }
                 Ok(_) => {}
                 Err(nom::Err::Error(e) | nom::Err::Failure(e)) => {
@@ -214,7 +220,13 @@ impl Session {
             ContentType::APPLICATION_DATA if self.tls.done && self.tls13_alert_sized(fragment) => {
                 // TLS 1.3 hides alerts in application_data records; one of 19 bytes holds 2 bytes of
                 // content (plus the inner type and a 16-byte tag): an alert, never an RDP PDU.
-                self.push(Some(dir), Event::TlsEncryptedAlert { length: 19, inferred: true });
+                self.push(
+                    Some(dir),
+                    Event::TlsEncryptedAlert {
+                        length: 19,
+                        inferred: true,
+                    },
+                );
             }
             ContentType::APPLICATION_DATA if self.tls.done => {
                 if self.tls.last_app_dir != Some(dir) {

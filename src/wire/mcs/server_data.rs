@@ -42,8 +42,11 @@ pub struct ServerSecurityData<'a> {
     pub server_random: Option<&'a [u8]>,
     /// serverCertificate as sent (serverCertLen bytes).
     pub server_certificate_bytes: Option<&'a [u8]>,
-    /// serverCertificate decoded; `None` when absent or empty.
+    /// serverCertificate decoded; `None` when absent, empty or malformed.
     pub server_certificate: Option<ServerCertificate<'a>>,
+    /// Why serverCertificate did not decode. A bad certificate does not fail the block: method, level
+    /// and random stay readable beside it.
+    pub server_certificate_error: Option<WireError>,
 }
 
 impl ServerSecurityData<'_> {
@@ -203,6 +206,7 @@ fn security(i: &[u8]) -> WireResult<'_, ServerSecurityData<'_>> {
         server_random: None,
         server_certificate_bytes: None,
         server_certificate: None,
+        server_certificate_error: None,
     };
     if i.is_empty() {
         return Ok((i, data));
@@ -214,8 +218,19 @@ fn security(i: &[u8]) -> WireResult<'_, ServerSecurityData<'_>> {
     data.server_random = Some(random);
     data.server_certificate_bytes = Some(cert);
     if !cert.is_empty() {
-        let (_, c) = bounded("server certificate", cert, parse_server_certificate)?;
-        data.server_certificate = Some(c);
+        match bounded("server certificate", cert, parse_server_certificate) {
+            Ok((_, c)) => data.server_certificate = Some(c),
+            Err(nom::Err::Error(e) | nom::Err::Failure(e)) => {
+                data.server_certificate_error = Some(e)
+            }
+            // `bounded` turns a cut into `Truncated`; kept for completeness.
+            Err(nom::Err::Incomplete(_)) => {
+                data.server_certificate_error = Some(WireError::Truncated {
+                    pdu: "server certificate",
+                    kind: nom::error::ErrorKind::Eof,
+                })
+            }
+        }
     }
     Ok((i, data))
 }

@@ -215,6 +215,7 @@ fn ms_rdpbcgr_4_1_4_connect_response() {
                             rest: &[],
                         }),
                     }),
+                    server_certificate_error: None,
                 }),
             ],
         }),
@@ -328,6 +329,64 @@ fn x509_capture() {
         let len = usize::from(u16::from_be_bytes([der[2], der[3]]));
         assert_eq!((der[1], der.len()), (0x82, len + 4));
     }
+}
+
+/// Where the serverCertificate bytes start in Connect-Response user data.
+fn server_certificate_offset(user_data: &[u8]) -> usize {
+    let cr = connect_response(user_data);
+    let sec = cr.conference.as_ref().unwrap().security().unwrap();
+    let cert = sec.server_certificate_bytes.unwrap();
+    cert.as_ptr() as usize - user_data.as_ptr() as usize
+}
+
+/// The invariant "a parse failure of an inner field never hides the outer facts": a corrupt server
+/// certificate leaves the Connect-Response, the method, level and random readable, its error beside them.
+#[test]
+fn a_corrupt_server_certificate_keeps_the_connect_response() {
+    // zeek rdp-proprietary-encryption.pcap frame 15; proprietary certificate: dwVersion, dwSigAlgId,
+    // dwKeyAlgId, wPublicKeyBlobType, then wPublicKeyBlobLen at offset 14, set far past the blob.
+    let mut u = user_data(PROPRIETARY_CR);
+    let at = server_certificate_offset(&u) + 14;
+    u[at..at + 2].copy_from_slice(&[0xff, 0xff]);
+    let cr = connect_response(&u);
+    assert!(cr.result.is_success());
+    let conf = cr.conference.as_ref().unwrap();
+    let sec = conf.security().unwrap();
+    assert_eq!(sec.encryption_method, EncryptionMethod::ENCRYPTION_128BIT);
+    assert_eq!(sec.encryption_level, EncryptionLevel::HIGH);
+    assert_eq!(sec.server_random.unwrap().len(), 32);
+    assert!(sec.server_certificate_bytes.is_some());
+    assert_eq!(sec.server_certificate, None);
+    assert!(matches!(
+        sec.server_certificate_error,
+        Some(WireError::Truncated {
+            pdu: "proprietary certificate",
+            ..
+        })
+    ));
+    assert_eq!(
+        conf.network().unwrap().channel_ids,
+        [1004, 1005, 1006, 1007]
+    );
+
+    // zeek rdp-x509.pcap frames 12+13; X.509 chain: dwVersion, then NumCertBlobs at offset 4.
+    let mut u = user_data(X509_CR);
+    let at = server_certificate_offset(&u) + 4;
+    u[at..at + 4].copy_from_slice(&[0xff; 4]);
+    let cr = connect_response(&u);
+    let sec = cr.conference.as_ref().unwrap().security().unwrap();
+    assert_eq!(sec.encryption_method, EncryptionMethod::ENCRYPTION_128BIT);
+    assert_eq!(sec.encryption_level, EncryptionLevel::CLIENT_COMPATIBLE);
+    assert_eq!(sec.server_random.unwrap().len(), 32);
+    assert_eq!(sec.server_certificate, None);
+    assert!(matches!(
+        sec.server_certificate_error,
+        Some(WireError::BadLength {
+            pdu: "X.509 certificate chain",
+            field: "NumCertBlobs",
+            ..
+        })
+    ));
 }
 
 #[test]

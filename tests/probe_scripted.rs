@@ -193,3 +193,24 @@ async fn a_server_selecting_ssl_for_anything_with_a_real_tls_handshake() {
     assert_eq!(version("TLS 1.3"), "accepted");
     assert!(version("TLS 1.0").starts_with("alert"), "{r:#?}");
 }
+
+#[tokio::test]
+async fn silence_to_the_default_offer_ends_the_questions() {
+    // Every further question would wait the same step timeout for nothing: none is asked.
+    let addr = server(Behaviour::Silent).await;
+    let p = probe_target(target(addr), opts(false)).await;
+    assert_eq!(p.report.verdict, "server-silent");
+    assert!(p.report.protocols.is_empty(), "{:?}", p.report.protocols);
+    assert!(p.report.tls_versions.is_empty());
+    assert_eq!(p.report.nla, "unknown", "nothing was learned about NLA");
+    assert_eq!(p.report.connections.len(), 1);
+}
+
+#[tokio::test]
+async fn a_reset_still_gets_every_offer_asked() {
+    // A reset answers at once: the offers cost nothing and may differ.
+    let addr = server(Behaviour::ResetAfterRequest).await;
+    let p = probe_target(target(addr), opts(false)).await;
+    assert_eq!(p.report.verdict, "server-reset-after-request");
+    assert_eq!(p.report.protocols.len(), 8);
+}

@@ -11,136 +11,14 @@ use std::time::{Duration, Instant};
 
 use rdpdiag::probe::target::{Host, Target};
 use rdpdiag::probe::{probe_target, ProbeOptions};
-use rdpdiag::wire::rdp_neg::{
-    FailureCode, NegData, NegFailure, NegResponse, NegResponseFlags, SecurityProtocols,
-};
-use rdpdiag::wire::x224::encode_connection_confirm;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 
-#[derive(Clone, Copy, Debug)]
-enum Behaviour {
-    Refuse(u32),
-    Select(u32),
-    ResetAfterRequest,
-    Silent,
-    Banner,
-    Drip,
-    Endless,
-    GiantLength,
-    TlsThenHangUp,
-}
+#[path = "common/scripted_server.rs"]
+mod scripted_server;
 
-/// Reads one TPKT packet (the Connection Request).
-async fn read_request(s: &mut TcpStream) -> bool {
-    let mut head = [0u8; 4];
-    if s.read_exact(&mut head).await.is_err() {
-        return false;
-    }
-    let len = usize::from(u16::from_be_bytes([head[2], head[3]])).saturating_sub(4);
-    let mut body = vec![0u8; len];
-    s.read_exact(&mut body).await.is_ok()
-}
-
-async fn serve_one(mut s: TcpStream, b: Behaviour) {
-    match b {
-        Behaviour::Banner => {
-            let _ = s.write_all(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n").await;
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            return;
-        }
-        Behaviour::Silent => {
-            let mut sink = [0u8; 1024];
-            while matches!(s.read(&mut sink).await, Ok(n) if n > 0) {}
-            return;
-        }
-        _ => {}
-    }
-    if !read_request(&mut s).await {
-        return;
-    }
-    match b {
-        Behaviour::Refuse(code) => {
-            let f = NegData::Failure(NegFailure {
-                flags: 0,
-                length: 8,
-                failure_code: FailureCode(code),
-            });
-            let _ = s
-                .write_all(&encode_connection_confirm(Some(&f)).unwrap())
-                .await;
-        }
-        Behaviour::Select(p) => {
-            let r = NegData::Response(NegResponse {
-                flags: NegResponseFlags(0),
-                length: 8,
-                selected_protocol: SecurityProtocols(p),
-            });
-            let _ = s
-                .write_all(&encode_connection_confirm(Some(&r)).unwrap())
-                .await;
-            let mut sink = [0u8; 4096];
-            let _ = tokio::time::timeout(Duration::from_secs(2), s.read(&mut sink)).await;
-        }
-        Behaviour::ResetAfterRequest => {
-            // A zero linger makes the close a RST; with zero it does not block on drop.
-            #[allow(deprecated)]
-            let _ = s.set_linger(Some(Duration::ZERO));
-            drop(s);
-            return;
-        }
-        Behaviour::Drip => {
-            let r = NegData::Response(NegResponse {
-                flags: NegResponseFlags(0),
-                length: 8,
-                selected_protocol: SecurityProtocols::SSL,
-            });
-            for byte in encode_connection_confirm(Some(&r)).unwrap() {
-                if s.write_all(&[byte]).await.is_err() {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
-        Behaviour::Endless => {
-            let junk = vec![0x41u8; 64 * 1024];
-            for _ in 0..200 {
-                if s.write_all(&junk).await.is_err() {
-                    return;
-                }
-            }
-        }
-        Behaviour::GiantLength => {
-            let _ = s.write_all(&[0x03, 0x00, 0xff, 0xff, 0x0e, 0xd0]).await;
-            tokio::time::sleep(Duration::from_secs(10)).await;
-        }
-        Behaviour::TlsThenHangUp => {
-            let r = NegData::Response(NegResponse {
-                flags: NegResponseFlags(0),
-                length: 8,
-                selected_protocol: SecurityProtocols::SSL,
-            });
-            let _ = s
-                .write_all(&encode_connection_confirm(Some(&r)).unwrap())
-                .await;
-            let mut hello = [0u8; 4096];
-            let _ = s.read(&mut hello).await;
-            // The classic unusable-certificate server: no ServerHello, no alert, just gone.
-        }
-        Behaviour::Banner | Behaviour::Silent => {}
-    }
-    let _ = s.shutdown().await;
-}
+use scripted_server::Behaviour;
 
 async fn server(b: Behaviour) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((s, _)) = listener.accept().await {
-            tokio::spawn(serve_one(s, b));
-        }
-    });
-    addr
+    scripted_server::server(b, None).await
 }
 
 fn target(addr: SocketAddr) -> Target {
@@ -277,4 +155,62 @@ async fn a_server_selecting_standard_security() {
         "{:?}",
         r.findings
     );
+}
+
+#[tokio::test]
+async fn a_server_selecting_ssl_for_anything_with_a_real_tls_handshake() {
+    let dir = std::env::temp_dir().join(format!("rdpdiag-scripted-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (chain, key) = scripted_server::openssl_self_signed(&dir).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let tls = scripted_server::acceptor(chain, key).unwrap();
+    let addr = scripted_server::server(Behaviour::SslHandshake, Some(tls)).await;
+    let p = probe_target(target(addr), opts(false)).await;
+    let r = p.report;
+    assert_eq!(r.reached, Some("tls"), "{r:#?}");
+    assert_eq!(r.verdict, "healthy", "{r:#?}");
+    // SSL selected for a HYBRID-only request is not NLA (nmap's rdp-enum-encryption says it is).
+    let answer = |label: &str| {
+        r.protocols
+            .iter()
+            .find(|o| o.offer == label)
+            .unwrap()
+            .answer
+            .clone()
+    };
+    assert_eq!(answer("HYBRID only"), "selected SSL (not offered)");
+    assert_eq!(answer("SSL only"), "selected SSL");
+    assert_eq!(r.nla, "not supported");
+    let version = |v: &str| {
+        r.tls_versions
+            .iter()
+            .find(|a| a.version == v)
+            .unwrap()
+            .answer
+            .clone()
+    };
+    assert_eq!(version("TLS 1.2"), "accepted");
+    assert_eq!(version("TLS 1.3"), "accepted");
+    assert!(version("TLS 1.0").starts_with("alert"), "{r:#?}");
+}
+
+#[tokio::test]
+async fn silence_to_the_default_offer_ends_the_questions() {
+    // Every further question would wait the same step timeout for nothing: none is asked.
+    let addr = server(Behaviour::Silent).await;
+    let p = probe_target(target(addr), opts(false)).await;
+    assert_eq!(p.report.verdict, "server-silent");
+    assert!(p.report.protocols.is_empty(), "{:?}", p.report.protocols);
+    assert!(p.report.tls_versions.is_empty());
+    assert_eq!(p.report.nla, "unknown", "nothing was learned about NLA");
+    assert_eq!(p.report.connections.len(), 1);
+}
+
+#[tokio::test]
+async fn a_reset_still_gets_every_offer_asked() {
+    // A reset answers at once: the offers cost nothing and may differ.
+    let addr = server(Behaviour::ResetAfterRequest).await;
+    let p = probe_target(target(addr), opts(false)).await;
+    assert_eq!(p.report.verdict, "server-reset-after-request");
+    assert_eq!(p.report.protocols.len(), 8);
 }

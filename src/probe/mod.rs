@@ -175,20 +175,24 @@ async fn ask_all(
     opts: &ProbeOptions,
 ) -> AllAnswers {
     let default = questions::ask_default(addr, sni.as_deref(), t).await;
-    let tcp_up = default
-        .asked
-        .observation
-        .timeline
-        .entries
+    let entries = &default.asked.observation.timeline.entries;
+    let tcp_up = entries
         .iter()
         .any(|e| matches!(e.event, crate::session::Event::TcpConnected { .. }));
+    // A server that let the step timeout pass without answering the Connection Request at all would
+    // make every further question wait the same timeout (three timeouts in a row, `per_target` at a
+    // time) to learn nothing new: like a refused connect, silence ends the questions.
+    let silent = !conn::x224_answered(entries)
+        && entries
+            .iter()
+            .any(|e| matches!(e.event, crate::session::Event::Timeout { .. }));
     let mut all = AllAnswers {
         default,
         offers: Vec::new(),
         versions: Vec::new(),
         warn_days: opts.warn_days,
     };
-    if !tcp_up || opts.quick {
+    if !tcp_up || silent || opts.quick {
         return all;
     }
     let uses_tls = questions::selected(&all.default.asked.observation)

@@ -26,7 +26,7 @@ use target::{Host, Target};
 pub struct ProbeOptions {
     /// Targets probed at once.
     pub concurrency: usize,
-    /// Connections to one target at once.
+    /// Connections to one target at once (kept low: servers rate-limit connection bursts).
     pub per_target: usize,
     pub connect_timeout: Duration,
     /// One step (an answer awaited) at most this long.

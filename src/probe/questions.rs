@@ -131,13 +131,22 @@ pub async fn ask_offer(
             let rtt = {
                 let rec = lock(&record);
                 let entries = &rec.session.timeline().entries;
-                let at = |pred: fn(&Event) -> bool| entries.iter().find(|e| pred(&e.event)).map(|e| e.t_us);
-                match (at(|e| matches!(e, Event::ConnectionRequest { .. })), at(|e| matches!(e, Event::ConnectionConfirm { .. }))) {
-                    (Some(a), Some(b)) => Duration::from_micros(u64::try_from(b.saturating_sub(a)).unwrap_or(0)),
+                let at = |pred: fn(&Event) -> bool| {
+                    entries.iter().find(|e| pred(&e.event)).map(|e| e.t_us)
+                };
+                match (
+                    at(|e| matches!(e, Event::ConnectionRequest { .. })),
+                    at(|e| matches!(e, Event::ConnectionConfirm { .. })),
+                ) {
+                    (Some(a), Some(b)) => {
+                        Duration::from_micros(u64::try_from(b.saturating_sub(a)).unwrap_or(0))
+                    }
                     _ => Duration::from_secs(1),
                 }
             };
-            let wait = (rtt * 4).clamp(Duration::from_millis(100), Duration::from_secs(1)).min(t.step);
+            let wait = (rtt * 4)
+                .clamp(Duration::from_millis(100), Duration::from_secs(1))
+                .min(t.step);
             let disconnected = |entries: &[crate::session::Entry]| {
                 entries.iter().any(|e| {
                     matches!(

@@ -223,12 +223,10 @@ fn server_silent(f: &Facts<'_>) -> Option<Hit> {
     {
         return None;
     }
-    let after = match le.event {
-        Event::ConnectionRequest { .. } => "the Connection Request",
-        Event::TlsClientHello { .. } => "the TLS ClientHello",
-        Event::TcpSyn => return None,
-        _ => "the client's last message",
-    };
+    if matches!(le.event, Event::TcpSyn) {
+        return None;
+    }
+    let after = awaited(&le.event).unwrap_or("the client's last message");
     Hit::new(
         Confidence::Likely,
         format!("no answer to {after} in {}", ms(waited_us)),
@@ -237,6 +235,15 @@ fn server_silent(f: &Facts<'_>) -> Option<Hit> {
             (t, format!("nothing from the server for {}", ms(waited_us))),
         ],
     )
+}
+
+/// The message whose answer a silent server owed, in words.
+fn awaited(event: &Event) -> Option<&'static str> {
+    match event {
+        Event::ConnectionRequest { .. } => Some("the Connection Request"),
+        Event::TlsClientHello { .. } => Some("the TLS ClientHello"),
+        _ => None,
+    }
 }
 
 /// The client closed after waiting at least `SILENCE_US` for an answer that never came.
@@ -257,11 +264,7 @@ fn gave_up_waiting(f: &Facts<'_>) -> Option<Hit> {
     if le.dir != Some(Direction::ClientToServer) || f.gap_us(last, c.entry)? < SILENCE_US {
         return None;
     }
-    let after = match le.event {
-        Event::ConnectionRequest { .. } => "the Connection Request",
-        Event::TlsClientHello { .. } => "the TLS ClientHello",
-        _ => return None,
-    };
+    let after = awaited(&le.event)?;
     let waited = f.gap_us(last, c.entry)?;
     Hit::new(
         Confidence::Likely,

@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 use crate::diagnose::{certificate_findings, diagnose, Context, Finding, Severity};
-use crate::report::target::{OfferAnswer, ServerInfo, TargetReport, VersionAnswer};
+use crate::report::target::{OfferAnswer, TargetReport, VersionAnswer};
 use crate::report::ConnectionReport;
 use crate::session::{CertEntry, Observation};
 use crate::wire::rdp_neg::SecurityProtocols;
@@ -58,13 +58,7 @@ impl Default for ProbeOptions {
 /// A finished question, as a connection report and its raw record (for `--capture`).
 struct Answered {
     pub report: ConnectionReport,
-    pub local: Option<SocketAddr>,
-    pub segments: Vec<(
-        crate::session::Timestamp,
-        crate::session::Direction,
-        Vec<u8>,
-    )>,
-    pub facts: Vec<(crate::session::Timestamp, crate::session::TransportFact)>,
+    pub capture: Capture,
 }
 
 /// What a target gave, with the raw material of its connections.
@@ -84,6 +78,12 @@ fn ctx(name: &str, warn_days: i64) -> Context {
 
 fn answered(addr: SocketAddr, asked: Asked, name: &str, warn_days: i64) -> Answered {
     let diagnosis = diagnose(&asked.observation, &ctx(name, warn_days));
+    let capture = Capture {
+        label: asked.label.clone(),
+        local: asked.record.local,
+        segments: asked.record.segments,
+        facts: asked.record.facts,
+    };
     Answered {
         report: ConnectionReport {
             source: "probe".to_string(),
@@ -93,9 +93,7 @@ fn answered(addr: SocketAddr, asked: Asked, name: &str, warn_days: i64) -> Answe
             observation: asked.observation,
             diagnosis,
         },
-        local: asked.record.local,
-        segments: asked.record.segments,
-        facts: asked.record.facts,
+        capture,
     }
 }
 
@@ -304,17 +302,7 @@ fn build_report(
     report.name = Some(name.to_string());
     report.reached = all.default.reached;
     report.tls = all.default.tls.clone();
-    report.server_info = all.default.ntlm.as_ref().map(|n| ServerInfo {
-        credssp_version: n.credssp_version,
-        target_name: n.target_name.clone(),
-        netbios_computer: n.netbios_computer.clone(),
-        netbios_domain: n.netbios_domain.clone(),
-        dns_computer: n.dns_computer.clone(),
-        dns_domain: n.dns_domain.clone(),
-        dns_tree: n.dns_tree.clone(),
-        os_version: n.os_version.clone(),
-        error_code: n.error_code.clone(),
-    });
+    report.server_info = all.default.ntlm.clone();
     report.certificate = all
         .default
         .chain
@@ -364,11 +352,8 @@ fn build_report(
         .collect();
     let Answered {
         report: default_report,
-        local: default_local,
-        segments: default_segments,
-        facts: default_facts,
+        capture: default_capture,
     } = default;
-    let default_label = default_report.label.clone().unwrap_or_default();
     let mut connections = vec![default_report];
     let others: Vec<Answered> = all
         .offers
@@ -397,19 +382,9 @@ fn build_report(
         }
     }
     report.findings = findings;
-    let mut captures = vec![Capture {
-        label: default_label,
-        local: default_local,
-        segments: default_segments,
-        facts: default_facts,
-    }];
+    let mut captures = vec![default_capture];
     for a in others {
-        captures.push(Capture {
-            label: a.report.label.clone().unwrap_or_default(),
-            local: a.local,
-            segments: a.segments,
-            facts: a.facts,
-        });
+        captures.push(a.capture);
         connections.push(a.report);
     }
     report.connections = connections;

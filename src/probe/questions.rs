@@ -8,10 +8,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::report::target::ServerInfo;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
-use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::conn::{
@@ -214,22 +214,6 @@ impl ServerCertVerifier for RecordingVerifier {
     }
 }
 
-/// What the server's NTLM CHALLENGE says about it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct NtlmInfo {
-    pub credssp_version: Option<u32>,
-    pub target_name: Option<String>,
-    pub netbios_computer: Option<String>,
-    pub netbios_domain: Option<String>,
-    pub dns_computer: Option<String>,
-    pub dns_domain: Option<String>,
-    pub dns_tree: Option<String>,
-    /// Windows version from the CHALLENGE's VERSION field: `major.minor.build`.
-    pub os_version: Option<String>,
-    /// The NTSTATUS in TSRequest.errorCode, when the server sent one.
-    pub error_code: Option<String>,
-}
-
 /// The default Windows client's path, as far as the probe can go without credentials.
 #[derive(Debug)]
 pub struct DefaultPath {
@@ -237,7 +221,7 @@ pub struct DefaultPath {
     /// The chain rustls saw (TLS 1.3 included, where the wire shows none).
     pub chain: Vec<Vec<u8>>,
     pub tls: Option<(String, String)>,
-    pub ntlm: Option<NtlmInfo>,
+    pub ntlm: Option<ServerInfo>,
     /// How far the probe got: "tls", "credssp", "standard-security" or nothing.
     pub reached: Option<&'static str>,
 }
@@ -347,7 +331,7 @@ async fn credssp_challenge(
     tls: &mut tokio_rustls::client::TlsStream<conn::Tee>,
     _record: &Shared,
     t: Timing,
-) -> Option<NtlmInfo> {
+) -> Option<ServerInfo> {
     let version = NtlmVersion {
         major: 10,
         minor: 0,
@@ -386,11 +370,11 @@ async fn credssp_challenge(
     }
 }
 
-fn ntlm_info(ts: &TsRequest<'_>) -> NtlmInfo {
-    let mut info = NtlmInfo {
+fn ntlm_info(ts: &TsRequest<'_>) -> ServerInfo {
+    let mut info = ServerInfo {
         credssp_version: Some(ts.version),
         error_code: ts.error_code.map(|c| c.to_string()),
-        ..NtlmInfo::default()
+        ..ServerInfo::default()
     };
     if let Some(Ok((_, ch))) = ts.nego_tokens.first().map(|t| parse_challenge(t)) {
         info.target_name = Some(ch.target_name_text()).filter(|s| !s.is_empty());

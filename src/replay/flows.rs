@@ -183,6 +183,21 @@ enum Flow {
 }
 
 impl Flow {
+    /// A flow a client's SYN opens (its SYN is counted when the segment itself is handled).
+    fn opened_by(seg: &TcpSegment<'_>, ts: i64, packet: u64) -> Self {
+        Flow::Undecided {
+            client: seg.src,
+            server: seg.dst,
+            first_syn: Some((ts, packet)),
+            syns: 0,
+            syn_ack: None,
+            isn: (None, None),
+            sniffed: 0,
+            held: Vec::new(),
+            last: ts,
+        }
+    }
+
     fn last_seen(&self) -> i64 {
         match self {
             Flow::Undecided { last, .. } | Flow::Rdp(_, last) | Flow::Ignored(last) => *last,
@@ -241,17 +256,7 @@ impl FlowTable {
             None => {
                 // A new flow: a SYN opens it; data may be a mid-stream pickup; anything else is ignored.
                 let new = if syn && !ack {
-                    Flow::Undecided {
-                        client: seg.src,
-                        server: seg.dst,
-                        first_syn: Some((ts, packet)),
-                        syns: 0,
-                        syn_ack: None,
-                        isn: (None, None),
-                        sniffed: 0,
-                        held: Vec::new(),
-                        last: ts,
-                    }
+                    Flow::opened_by(seg, ts, packet)
                 } else if !seg.payload.is_empty() || (syn && ack) {
                     let (client, server) = if syn
                         || starts_rdp(seg.payload, 0xD0)
@@ -284,17 +289,7 @@ impl FlowTable {
         match flow {
             // A new SYN on a finished or ignored 4-tuple is a new connection (ports are reused).
             Flow::Ignored(_) if syn && !ack => {
-                *flow = Flow::Undecided {
-                    client: seg.src,
-                    server: seg.dst,
-                    first_syn: Some((ts, packet)),
-                    syns: 0,
-                    syn_ack: None,
-                    isn: (None, None),
-                    sniffed: 0,
-                    held: Vec::new(),
-                    last: ts,
-                };
+                *flow = Flow::opened_by(seg, ts, packet);
                 self.undecided(key, seg, ts, packet, (syn, ack, rst, fin), out);
             }
             Flow::Ignored(last) => *last = ts,

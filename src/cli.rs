@@ -90,6 +90,10 @@ enum Command {
         /// Only the default client's path (no per-protocol offers, no TLS version enumeration).
         #[arg(long)]
         quick: bool,
+        /// Also enumerate cipher suites: one connection per suite (TLS 1.3 suites with a TLS 1.3 hello,
+        /// the others with a TLS 1.2 hello).
+        #[arg(long)]
+        ciphers: bool,
         /// Write the probe's own traffic to this pcap (built from the bytes; no capture rights needed;
         /// an existing file is not overwritten).
         #[arg(long, value_name = "FILE")]
@@ -174,6 +178,7 @@ pub fn run() -> ExitCode {
             deadline,
             sni,
             quick,
+            ciphers,
             capture,
             report,
         } => {
@@ -218,6 +223,7 @@ pub fn run() -> ExitCode {
                 sni,
                 warn_days: report.warn_days,
                 quick,
+                ciphers,
                 ..Default::default()
             };
             crate::probe_cli::run_probe(list, opts, capture, &report_settings(&report))

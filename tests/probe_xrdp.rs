@@ -337,3 +337,40 @@ async fn probe_capture_replays_to_the_same_findings() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cipher_suites_one_by_one() {
+    let x = start("ciphers", "negotiate", Cert::Valid, "TLSv1.2, TLSv1.3");
+    let t = Target {
+        given: x.addr.to_string(),
+        host: Host::Ip(x.addr.ip()),
+        port: x.addr.port(),
+    };
+    let opts = ProbeOptions {
+        connect_timeout: Duration::from_secs(2),
+        step_timeout: Duration::from_secs(3),
+        deadline: Duration::from_secs(60),
+        ciphers: true,
+        ..ProbeOptions::default()
+    };
+    let r = probe_target(t, Arc::new(opts)).await.report;
+    let answer = |suite: &str| {
+        r.ciphers
+            .iter()
+            .find(|c| c.suite == suite)
+            .map(|c| c.answer.clone())
+            .unwrap_or_else(|| panic!("{suite} not asked: {:?}", r.ciphers))
+    };
+    assert_eq!(answer("TLS_AES_128_GCM_SHA256"), "accepted");
+    assert_eq!(answer("TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"), "accepted");
+    // The certificate is RSA: no ECDSA suite can be chosen.
+    assert_ne!(
+        answer("TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"),
+        "accepted"
+    );
+    let names: Vec<&str> = r.ciphers.iter().map(|c| c.suite.as_str()).collect();
+    let mut unique = names.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), names.len(), "each suite asked once");
+}

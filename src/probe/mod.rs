@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 use crate::diagnose::{certificate_findings, diagnose, Context, Finding, Severity};
-use crate::report::target::{OfferAnswer, TargetReport, VersionAnswer};
+use crate::report::target::{CipherAnswer, OfferAnswer, TargetReport, VersionAnswer};
 use crate::report::ConnectionReport;
 use crate::session::{CertEntry, Observation};
 use crate::wire::rdp_neg::SecurityProtocols;
@@ -38,6 +38,8 @@ pub struct ProbeOptions {
     pub warn_days: i64,
     /// Ask only the default client's path (no offers, no version enumeration).
     pub quick: bool,
+    /// Also enumerate cipher suites, one connection per suite.
+    pub ciphers: bool,
 }
 
 impl Default for ProbeOptions {
@@ -51,6 +53,7 @@ impl Default for ProbeOptions {
             sni: None,
             warn_days: 30,
             quick: false,
+            ciphers: false,
         }
     }
 }
@@ -160,6 +163,7 @@ pub async fn probe_target(t: Target, opts: Arc<ProbeOptions>) -> Probed {
 
 /// Everything asked of one target.
 struct AllAnswers {
+    ciphers: Vec<(ProtocolVersion, crate::wire::tls::CipherSuite, Asked)>,
     default: questions::DefaultPath,
     offers: Vec<(String, Option<SecurityProtocols>, Asked)>,
     versions: Vec<(ProtocolVersion, Asked)>,
@@ -188,6 +192,7 @@ async fn ask_all(
         default,
         offers: Vec::new(),
         versions: Vec::new(),
+        ciphers: Vec::new(),
         warn_days: opts.warn_days,
     };
     if !tcp_up || silent || opts.quick {
@@ -235,24 +240,45 @@ async fn ask_all(
             )
         });
     }
+    if opts.ciphers && uses_tls {
+        for (n, (v, suite)) in questions::cipher_questions().into_iter().enumerate() {
+            let (limit, sni) = (limit.clone(), sni.clone());
+            set.spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                (
+                    n,
+                    Question::Cipher(
+                        v,
+                        suite,
+                        questions::ask_cipher(addr, v, suite, sni.as_deref(), t).await,
+                    ),
+                )
+            });
+        }
+    }
     let mut offers = Vec::new();
     let mut versions = Vec::new();
+    let mut ciphers = Vec::new();
     while let Some(Ok((n, q))) = set.join_next().await {
         match q {
             Question::Offer(label, req, asked) => offers.push((n, (label, req, asked))),
             Question::Version(v, asked) => versions.push((n, (v, asked))),
+            Question::Cipher(v, suite, asked) => ciphers.push((n, (v, suite, asked))),
         }
     }
     offers.sort_by_key(|(n, _)| *n);
     versions.sort_by_key(|(n, _)| *n);
+    ciphers.sort_by_key(|(n, _)| *n);
     all.offers = offers.into_iter().map(|(_, o)| o).collect();
     all.versions = versions.into_iter().map(|(_, v)| v).collect();
+    all.ciphers = ciphers.into_iter().map(|(_, c)| c).collect();
     all
 }
 
 enum Question {
     Offer(String, Option<SecurityProtocols>, Asked),
     Version(ProtocolVersion, Asked),
+    Cipher(ProtocolVersion, crate::wire::tls::CipherSuite, Asked),
 }
 
 fn empty_report(t: &Target, addr: Option<SocketAddr>, error: Option<String>) -> TargetReport {
@@ -266,6 +292,7 @@ fn empty_report(t: &Target, addr: Option<SocketAddr>, error: Option<String>) -> 
         protocols: Vec::new(),
         nla: "unknown",
         tls_versions: Vec::new(),
+        ciphers: Vec::new(),
         tls: None,
         certificate: Vec::new(),
         server_info: None,
@@ -323,6 +350,13 @@ fn build_report(
             answer: questions::version_answer(&asked.observation, *v),
         });
     }
+    for (v, suite, asked) in &all.ciphers {
+        report.ciphers.push(CipherAnswer {
+            suite: suite.to_string(),
+            version: v.to_string(),
+            answer: questions::cipher_answer(&asked.observation, *suite),
+        });
+    }
     report.nla = nla_word(&all.offers);
     let default = answered(addr, all.default.asked, name, warn);
     // The verdict: what a default client hits, as far as the probe can follow it without credentials.
@@ -360,6 +394,7 @@ fn build_report(
         .into_iter()
         .map(|(_, _, a)| a)
         .chain(all.versions.into_iter().map(|(_, a)| a))
+        .chain(all.ciphers.into_iter().map(|(_, _, a)| a))
         .map(|a| answered(addr, a, name, warn))
         .collect();
     // Advisories from every question, once each; then what the rustls chain shows (TLS 1.3 included).

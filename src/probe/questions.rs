@@ -23,7 +23,7 @@ use crate::wire::credssp::{encode_ts_request, parse_ts_request, TsRequest};
 use crate::wire::ntlm::{encode_negotiate, parse_challenge, AvId, NegotiateFlags, NtlmVersion};
 use crate::wire::rdp_neg::SecurityProtocols;
 use crate::wire::tls::{
-    encode_client_hello, ClientHelloSpec, ProtocolVersion, LEGACY_CIPHER_SUITES,
+    encode_client_hello, CipherSuite, ClientHelloSpec, ProtocolVersion, LEGACY_CIPHER_SUITES,
     TLS12_CIPHER_SUITES, TLS13_CIPHER_SUITES,
 };
 use crate::wire::x224::{encode_connection_request, ConnectionRequestSpec};
@@ -397,17 +397,73 @@ pub async fn ask_tls_version(
     sni: Option<&str>,
     t: Timing,
 ) -> Asked {
-    let label = format!("TLS version {version}");
+    let suites = match version {
+        ProtocolVersion::TLS1_3 => TLS13_CIPHER_SUITES,
+        ProtocolVersion::TLS1_2 => TLS12_CIPHER_SUITES,
+        _ => LEGACY_CIPHER_SUITES,
+    };
+    ask_hello(
+        addr,
+        format!("TLS version {version}"),
+        version,
+        suites,
+        sni,
+        t,
+    )
+    .await
+}
+
+/// `--ciphers`: does the server accept a ClientHello offering only `suite` (with `version`)?
+pub async fn ask_cipher(
+    addr: SocketAddr,
+    version: ProtocolVersion,
+    suite: CipherSuite,
+    sni: Option<&str>,
+    t: Timing,
+) -> Asked {
+    ask_hello(
+        addr,
+        format!("cipher suite {suite}"),
+        version,
+        &[suite],
+        sni,
+        t,
+    )
+    .await
+}
+
+/// The suites `--ciphers` asks about: TLS 1.3's with a TLS 1.3 hello, the rest with a TLS 1.2 hello.
+pub fn cipher_questions() -> Vec<(ProtocolVersion, CipherSuite)> {
+    let v13 = TLS13_CIPHER_SUITES
+        .iter()
+        .map(|s| (ProtocolVersion::TLS1_3, *s));
+    let v12 = TLS12_CIPHER_SUITES
+        .iter()
+        .chain(LEGACY_CIPHER_SUITES)
+        .map(|s| (ProtocolVersion::TLS1_2, *s));
+    let mut out: Vec<(ProtocolVersion, CipherSuite)> = Vec::new();
+    for q in v13.chain(v12) {
+        if !out.iter().any(|(_, s)| *s == q.1) {
+            out.push(q);
+        }
+    }
+    out
+}
+
+/// Sends a hand-built ClientHello offering `version` and `suites` after the default offer's confirm.
+async fn ask_hello(
+    addr: SocketAddr,
+    label: String,
+    version: ProtocolVersion,
+    suites: &[CipherSuite],
+    sni: Option<&str>,
+    t: Timing,
+) -> Asked {
     let record = new_record();
     let Some(mut stream) = negotiate(addr, Some(WINDOWS_DEFAULT_OFFER), t, &record).await else {
         return done(label, record);
     };
     if selected(&lock(&record).session.observation()).is_some_and(SecurityProtocols::uses_tls) {
-        let suites = match version {
-            ProtocolVersion::TLS1_3 => TLS13_CIPHER_SUITES,
-            ProtocolVersion::TLS1_2 => TLS12_CIPHER_SUITES,
-            _ => LEGACY_CIPHER_SUITES,
-        };
         let spec = ClientHelloSpec {
             version,
             random: random32(),
@@ -544,4 +600,21 @@ pub fn offers() -> Vec<(&'static str, Option<SecurityProtocols>)> {
             Some(WINDOWS_DEFAULT_OFFER),
         ),
     ]
+}
+
+/// How a cipher question ended, in words: `accepted`, or why not.
+pub fn cipher_answer(obs: &Observation, suite: CipherSuite) -> String {
+    let chosen = obs.timeline.entries.iter().find_map(|e| match e.event {
+        Event::TlsServerHello {
+            cipher_suite,
+            hello_retry_request: false,
+            ..
+        } => Some(cipher_suite),
+        _ => None,
+    });
+    match chosen {
+        Some(c) if c == suite.0 => "accepted".to_string(),
+        Some(c) => format!("server chose {}", CipherSuite(c)),
+        None => answer_words(obs, "no TLS selected"),
+    }
 }

@@ -28,6 +28,14 @@ pub struct VersionAnswer {
     pub answer: String,
 }
 
+/// Whether the server accepted a ClientHello offering one cipher suite (`--ciphers`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CipherAnswer {
+    pub suite: String,
+    pub version: String,
+    pub answer: String,
+}
+
 /// What the server's NTLM CHALLENGE (inside CredSSP) says about it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ServerInfo {
@@ -61,6 +69,9 @@ pub struct TargetReport {
     /// `required`, `supported`, `not supported` or `unknown`.
     pub nla: &'static str,
     pub tls_versions: Vec<VersionAnswer>,
+    /// With `--ciphers`: each suite offered alone.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ciphers: Vec<CipherAnswer>,
     /// Version and cipher suite of the full handshake (rustls).
     pub tls: Option<(String, String)>,
     /// The chain as the handshake delivered it (TLS 1.3 included).
@@ -138,6 +149,25 @@ pub fn write_target_text(t: &TargetReport, style: &Style, out: &mut dyn Write) -
             .map(|v| format!("{}: {}", v.version, v.answer))
             .collect();
         writeln!(out, "  TLS versions: {}", v.join("; "))?;
+    }
+    if !t.ciphers.is_empty() {
+        let accepted: Vec<&str> = t
+            .ciphers
+            .iter()
+            .filter(|c| c.answer == "accepted")
+            .map(|c| c.suite.as_str())
+            .collect();
+        writeln!(
+            out,
+            "  cipher suites accepted ({} of {} asked): {}",
+            accepted.len(),
+            t.ciphers.len(),
+            if accepted.is_empty() {
+                "none".to_string()
+            } else {
+                accepted.join(", ")
+            }
+        )?;
     }
     if let Some((v, s)) = &t.tls {
         writeln!(out, "  TLS handshake: {v} {s}")?;

@@ -214,3 +214,38 @@ async fn a_reset_still_gets_every_offer_asked() {
     assert_eq!(p.report.verdict, "server-reset-after-request");
     assert_eq!(p.report.protocols.len(), 8);
 }
+
+#[tokio::test]
+async fn nla_server_info_from_the_ntlm_challenge() {
+    let dir = std::env::temp_dir().join(format!("rdpdiag-scripted-nla-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (chain, key) = scripted_server::openssl_self_signed(&dir).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let tls = scripted_server::acceptor(chain, key).unwrap();
+    let addr = scripted_server::server(Behaviour::NlaChallenge, Some(tls)).await;
+    let r = probe_target(target(addr), opts(true)).await.report;
+    // The probe followed the default offer into CredSSP and stopped at the CHALLENGE, without credentials.
+    assert_eq!(r.reached, Some("credssp"), "{r:#?}");
+    assert_eq!(r.verdict, "healthy", "{r:#?}");
+    let info = r.server_info.clone().unwrap();
+    assert_eq!(info.credssp_version, Some(6));
+    assert_eq!(info.netbios_computer.as_deref(), Some("Server"));
+    assert_eq!(info.netbios_domain.as_deref(), Some("Domain"));
+    assert_eq!(info.target_name.as_deref(), Some("Server"));
+    assert_eq!(info.os_version.as_deref(), Some("6.0.6000"));
+    // Its own stop mid-CredSSP is not blamed on the server: the cookie marks the client as the prober.
+    assert!(
+        r.findings
+            .iter()
+            .all(|f| f.id != "client-aborted-after-handshake"),
+        "{:?}",
+        r.findings
+    );
+}
+
+#[tokio::test]
+async fn reset_after_the_client_hello() {
+    let (v, took, _) = verdict(Behaviour::TlsThenReset).await;
+    assert_eq!(v, "tls-server-abort");
+    assert!(took < Duration::from_secs(8), "took {took:?}");
+}

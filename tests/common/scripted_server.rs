@@ -34,7 +34,23 @@ pub enum Behaviour {
     GiantLength,
     /// Selects SSL whatever was offered, reads the ClientHello and hangs up (an unusable certificate).
     TlsThenHangUp,
+    /// Selects HYBRID (NLA), completes TLS, and answers the client's first TSRequest with a TSRequest
+    /// carrying the NTLM CHALLENGE of MS-NLMP 4.2.4.3 (NetBIOS "Server", domain "Domain", Windows 6.0.6000).
+    NlaChallenge,
+    /// Selects SSL, reads the ClientHello and resets the connection.
+    TlsThenReset,
 }
+
+/// MS-NLMP 4.2.4.3, the NTLMv2 example CHALLENGE_MESSAGE.
+pub const SPEC_V2_CHALLENGE: [u8; 104] = [
+    0x4e, 0x54, 0x4c, 0x4d, 0x53, 0x53, 0x50, 0x00, 0x02, 0x00, 0x00, 0x00, 0x0c, 0x00, 0x0c, 0x00,
+    0x38, 0x00, 0x00, 0x00, 0x33, 0x82, 0x8a, 0xe2, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x24, 0x00, 0x24, 0x00, 0x44, 0x00, 0x00, 0x00,
+    0x06, 0x00, 0x70, 0x17, 0x00, 0x00, 0x00, 0x0f, 0x53, 0x00, 0x65, 0x00, 0x72, 0x00, 0x76, 0x00,
+    0x65, 0x00, 0x72, 0x00, 0x02, 0x00, 0x0c, 0x00, 0x44, 0x00, 0x6f, 0x00, 0x6d, 0x00, 0x61, 0x00,
+    0x69, 0x00, 0x6e, 0x00, 0x01, 0x00, 0x0c, 0x00, 0x53, 0x00, 0x65, 0x00, 0x72, 0x00, 0x76, 0x00,
+    0x65, 0x00, 0x72, 0x00, 0x00, 0x00, 0x00, 0x00,
+];
 
 impl Behaviour {
     /// A short stable name (the lab prints it beside each address).
@@ -51,6 +67,8 @@ impl Behaviour {
             Behaviour::Endless => "endless".to_string(),
             Behaviour::GiantLength => "giant-length".to_string(),
             Behaviour::TlsThenHangUp => "ssl-hangup-after-hello".to_string(),
+            Behaviour::NlaChallenge => "nla-challenge".to_string(),
+            Behaviour::TlsThenReset => "ssl-reset-after-hello".to_string(),
         }
     }
 }
@@ -146,6 +164,42 @@ pub async fn serve_one(mut s: TcpStream, b: Behaviour, tls: Option<TlsAcceptor>)
         Behaviour::GiantLength => {
             let _ = s.write_all(&[0x03, 0x00, 0xff, 0xff, 0x0e, 0xd0]).await;
             tokio::time::sleep(Duration::from_secs(10)).await;
+        }
+        Behaviour::NlaChallenge => {
+            let _ = s.write_all(&confirm_selecting(2)).await;
+            let Some(acceptor) = tls else { return };
+            let accepted = tokio::time::timeout(Duration::from_secs(5), acceptor.accept(s)).await;
+            if let Ok(Ok(mut t)) = accepted {
+                let mut request = [0u8; 4096];
+                if matches!(tokio::time::timeout(Duration::from_secs(2), t.read(&mut request)).await, Ok(Ok(n)) if n > 0)
+                {
+                    let reply = rdpdiag::wire::credssp::TsRequest {
+                        version: 6,
+                        nego_tokens: vec![&SPEC_V2_CHALLENGE],
+                        auth_info: None,
+                        pub_key_auth: None,
+                        error_code: None,
+                        client_nonce: None,
+                    };
+                    let _ = t
+                        .write_all(&rdpdiag::wire::credssp::encode_ts_request(&reply))
+                        .await;
+                    let _ = t.flush().await;
+                    let mut sink = [0u8; 4096];
+                    let _ = tokio::time::timeout(Duration::from_secs(2), t.read(&mut sink)).await;
+                }
+                let _ = tokio::time::timeout(Duration::from_millis(200), t.shutdown()).await;
+            }
+            return;
+        }
+        Behaviour::TlsThenReset => {
+            let _ = s.write_all(&confirm_selecting(1)).await;
+            let mut hello = [0u8; 4096];
+            let _ = s.read(&mut hello).await;
+            #[allow(deprecated)]
+            let _ = s.set_linger(Some(Duration::ZERO));
+            drop(s);
+            return;
         }
         Behaviour::TlsThenHangUp => {
             let _ = s.write_all(&confirm_selecting(1)).await;

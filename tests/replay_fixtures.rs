@@ -380,3 +380,44 @@ fn hello_retry_request_then_the_second_hellos_in_the_clear() {
     assert_eq!(c["verdict"], "client-aborted-after-handshake");
     assert_eq!(c["stage_reached"], "secure_channel");
 }
+
+#[test]
+fn a_flow_given_up_at_the_hold_limit_is_said_in_the_summary() {
+    use rdpdiag::capture::{PcapWriter, TcpConversation};
+    use rdpdiag::session::Direction;
+    // A client on a non-RDP port whose first segment is lost, then many one-byte segments: its first bytes
+    // never come in order, so the flow cannot be classified; that must be said, not dropped silently.
+    let client = "127.0.0.1:50000".parse().unwrap();
+    let server = "127.0.0.1:40000".parse().unwrap();
+    let mut conv = TcpConversation::new(client, server, 1000, 2000);
+    let mut frames = conv.handshake(1_700_000_000_000_000, 100);
+    let _lost = conv.data(1_700_000_000_001_000, Direction::ClientToServer, &[1, 2, 3]);
+    for i in 0..70 {
+        frames.extend(conv.data(
+            1_700_000_000_002_000 + i,
+            Direction::ClientToServer,
+            &[0x41],
+        ));
+    }
+    let path = std::env::temp_dir().join(format!("rdpdiag-held-limit-{}.pcap", std::process::id()));
+    let mut w = PcapWriter::new(std::fs::File::create(&path).unwrap()).unwrap();
+    w.frames(&frames).unwrap();
+    w.into_inner().unwrap();
+    let source = rdpdiag::replay::Source::File(path.to_str().unwrap().to_string());
+    let (stats, err) = rdpdiag::replay::replay_source(
+        &source,
+        &rdpdiag::replay::ReplayOptions::default(),
+        &mut |_| true,
+    );
+    std::fs::remove_file(&path).ok();
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(stats.flows.held_limit_hits, 1);
+    assert!(
+        stats
+            .notes
+            .iter()
+            .any(|n| n.contains("were not classified")),
+        "{:?}",
+        stats.notes
+    );
+}

@@ -25,7 +25,7 @@ pub const MAX_SNIFF_SEGMENTS: u32 = 8;
 /// or out of order, to tell whether it is RDP.
 pub const MAX_HELD_SEGMENTS: usize = 64;
 /// How many bytes a stream needs from its start before its first PDU can be recognised ([`starts_rdp`]).
-const SNIFF_BYTES: usize = 6;
+pub const SNIFF_BYTES: usize = 6;
 /// The well-known RDP port: connections to it are reported even without RDP content (refused, filtered).
 pub const RDP_PORT: u16 = 3389;
 
@@ -71,6 +71,8 @@ pub struct FlowStats {
     pub ignored_flows: u64,
     /// Flows dropped or finished early because the table was full.
     pub evicted_for_limit: u64,
+    /// Flows given up because [`MAX_HELD_SEGMENTS`] were held before their first bytes were known.
+    pub held_limit_hits: u64,
     pub gaps: u64,
     pub gap_bytes: u64,
     pub conflicts: u64,
@@ -394,8 +396,10 @@ impl FlowTable {
                         self.flows
                             .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed, held));
                     } else {
+                        // Never silent (invariant 5): a flow given up for this limit is said in the summary.
                         self.flows.insert(key, Flow::Ignored(ts));
                         self.stats.ignored_flows += 1;
+                        self.stats.held_limit_hits += 1;
                     }
                     return;
                 }

@@ -312,6 +312,14 @@ fn run<T: pcap::Activated + ?Sized>(
             d.datagrams_reassembled, d.sets_expired, d.sets_dropped_for_limit, d.fragments_dropped_for_limit
         ));
     }
+    if stats.flows.held_limit_hits > 0 {
+        stats.notes.push(format!(
+            "{} flows held {} segments without {} in-order bytes from their start and were not classified (lost or reordered segments at the start)",
+            stats.flows.held_limit_hits,
+            flows::MAX_HELD_SEGMENTS,
+            flows::SNIFF_BYTES
+        ));
+    }
     if stats.flows.gaps > 0 {
         stats.notes.push(format!(
             "{} capture gaps ({} bytes missing) in RDP connections",

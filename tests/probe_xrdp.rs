@@ -92,6 +92,16 @@ fn make_cert(dir: &Path, cert: Cert) -> (PathBuf, PathBuf) {
 }
 
 fn start(name: &str, security_layer: &str, cert: Cert, ssl_protocols: &str) -> Xrdp {
+    start_with(name, security_layer, cert, ssl_protocols, None)
+}
+
+fn start_with(
+    name: &str,
+    security_layer: &str,
+    cert: Cert,
+    ssl_protocols: &str,
+    tls_ciphers: Option<&str>,
+) -> Xrdp {
     let dir = std::env::temp_dir().join(format!("rdpdiag-xrdp-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (c, k) = make_cert(&dir, cert);
@@ -115,7 +125,12 @@ fn start(name: &str, security_layer: &str, cert: Cert, ssl_protocols: &str) -> X
             (true, "security_layer") => Some(format!("security_layer={security_layer}")),
             (true, "certificate") => Some(format!("certificate={}", c.display())),
             (true, "key_file") => Some(format!("key_file={}", k.display())),
-            (true, "ssl_protocols") => Some(format!("ssl_protocols={ssl_protocols}")),
+            (true, "ssl_protocols") => Some(format!(
+                "ssl_protocols={ssl_protocols}{}",
+                tls_ciphers
+                    .map(|c| format!("\ntls_ciphers={c}"))
+                    .unwrap_or_default()
+            )),
             _ => None,
         };
         ini.push_str(&replaced.unwrap_or_else(|| line.to_string()));
@@ -373,4 +388,38 @@ async fn cipher_suites_one_by_one() {
     unique.sort_unstable();
     unique.dedup();
     assert_eq!(unique.len(), names.len(), "each suite asked once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls10_only() {
+    // Debian's OpenSSL 3 refuses TLS 1.0 at its default security level; SECLEVEL=0 lets xrdp speak it.
+    let x = start_with(
+        "tls10",
+        "negotiate",
+        Cert::Valid,
+        "TLSv1",
+        Some("DEFAULT:@SECLEVEL=0"),
+    );
+    let r = probe(&x).await;
+    assert_eq!(version(&r, "TLS 1.0"), "accepted", "{:?}", r.tls_versions);
+    // A hello offering up to TLS 1.2 is answered with TLS 1.0 (the version is a maximum); one offering only
+    // TLS 1.3 (supported_versions) shares nothing with the server.
+    assert_eq!(
+        version(&r, "TLS 1.2"),
+        "server chose TLS 1.0",
+        "{:?}",
+        r.tls_versions
+    );
+    assert!(
+        version(&r, "TLS 1.3").starts_with("alert protocol_version"),
+        "{:?}",
+        r.tls_versions
+    );
+    // A modern client (the default path uses rustls: TLS 1.2 and 1.3 only) cannot agree on a version.
+    assert_eq!(r.verdict, "tls-version-mismatch", "{r:#?}");
+    assert!(
+        r.findings.iter().any(|f| f.id == "tls-legacy-version"),
+        "{:?}",
+        ids(&r)
+    );
 }

@@ -136,7 +136,7 @@ struct CaptureArgs {
 /// How results are shown and judged.
 #[derive(Args)]
 struct ReportArgs {
-    /// JSON Lines (schema rdpdiag/1): one object per connection, then a summary.
+    /// JSON Lines (schema rdpdiag/1): one object per connection (probe: per target, with its connections), then a summary.
     #[arg(long)]
     json: bool,
     /// Colour the text output.

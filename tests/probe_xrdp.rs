@@ -160,7 +160,8 @@ fn start_with(
     Xrdp { child, addr, dir }
 }
 
-async fn probe(x: &Xrdp) -> TargetReport {
+/// The target and the options every xrdp test probes with.
+fn target_and_opts(x: &Xrdp) -> (Target, ProbeOptions) {
     let t = Target {
         given: x.addr.to_string(),
         host: Host::Ip(x.addr.ip()),
@@ -169,9 +170,14 @@ async fn probe(x: &Xrdp) -> TargetReport {
     let opts = ProbeOptions {
         connect_timeout: Duration::from_secs(2),
         step_timeout: Duration::from_secs(3),
-        deadline: Duration::from_secs(40),
+        deadline: Duration::from_secs(60),
         ..ProbeOptions::default()
     };
+    (t, opts)
+}
+
+async fn probe(x: &Xrdp) -> TargetReport {
+    let (t, opts) = target_and_opts(x);
     probe_target(t, Arc::new(opts)).await.report
 }
 
@@ -297,17 +303,7 @@ async fn no_usable_certificate() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probe_capture_replays_to_the_same_findings() {
     let x = start("oneness", "negotiate", Cert::Valid, "TLSv1.2, TLSv1.3");
-    let t = Target {
-        given: x.addr.to_string(),
-        host: Host::Ip(x.addr.ip()),
-        port: x.addr.port(),
-    };
-    let opts = ProbeOptions {
-        connect_timeout: Duration::from_secs(2),
-        step_timeout: Duration::from_secs(3),
-        deadline: Duration::from_secs(40),
-        ..ProbeOptions::default()
-    };
+    let (t, opts) = target_and_opts(&x);
     let probed = probe_target(t, Arc::new(opts)).await;
     let path = x.dir.join("probe.pcap");
     let mut cap = rdpdiag::probe::capture_file::open_probe_capture(path.to_str().unwrap()).unwrap();
@@ -356,17 +352,10 @@ async fn probe_capture_replays_to_the_same_findings() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cipher_suites_one_by_one() {
     let x = start("ciphers", "negotiate", Cert::Valid, "TLSv1.2, TLSv1.3");
-    let t = Target {
-        given: x.addr.to_string(),
-        host: Host::Ip(x.addr.ip()),
-        port: x.addr.port(),
-    };
+    let (t, opts) = target_and_opts(&x);
     let opts = ProbeOptions {
-        connect_timeout: Duration::from_secs(2),
-        step_timeout: Duration::from_secs(3),
-        deadline: Duration::from_secs(60),
         ciphers: true,
-        ..ProbeOptions::default()
+        ..opts
     };
     let r = probe_target(t, Arc::new(opts)).await.report;
     let answer = |suite: &str| {

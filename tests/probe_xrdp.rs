@@ -170,7 +170,7 @@ fn target_and_opts(x: &Xrdp) -> (Target, ProbeOptions) {
     let opts = ProbeOptions {
         connect_timeout: Duration::from_secs(2),
         step_timeout: Duration::from_secs(3),
-        deadline: Duration::from_secs(60),
+        deadline: Duration::from_secs(40),
         ..ProbeOptions::default()
     };
     (t, opts)
@@ -355,6 +355,7 @@ async fn cipher_suites_one_by_one() {
     let (t, opts) = target_and_opts(&x);
     let opts = ProbeOptions {
         ciphers: true,
+        deadline: Duration::from_secs(60),
         ..opts
     };
     let r = probe_target(t, Arc::new(opts)).await.report;

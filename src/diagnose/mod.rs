@@ -22,6 +22,15 @@ use facts::Facts;
 /// not taken for a client rejecting the server.
 pub const PROBE_COOKIE: &str = "rdpdiag";
 
+/// A duration in microseconds as people read it: `12.3 ms`, or `12.3 s` from ten seconds on.
+pub fn duration_text(us: i64) -> String {
+    if us.abs() >= 10_000_000 {
+        format!("{:.1} s", us as f64 / 1e6)
+    } else {
+        format!("{:.1} ms", us as f64 / 1e3)
+    }
+}
+
 /// How sure a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

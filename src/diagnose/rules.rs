@@ -2,6 +2,7 @@
 //! Ids are the stable contract of `../shared/knowledge/causes.md` (plus `cert-expiring-soon` and
 //! `tls-legacy-version` for advisories the catalogue describes without an id).
 
+use super::duration_text as ms;
 use super::facts::{Chain, Close, Closing, Facts};
 use super::{Confidence, Severity};
 use crate::session::{Direction, Event, Stage};
@@ -65,19 +66,6 @@ const CLIENT_AUTH_LEVEL: &str = "client: the .rdp file's `authentication level` 
 const LOGON_EVENTS: &str = "Security log on the server: event 4625 (failed logon) with its status and sub-status for this client";
 const CREDSSP_POLICY: &str = "Group Policy \"Encryption Oracle Remediation\" (CredSSP) on both sides, and that both have the 2018 CredSSP updates";
 
-fn ms(us: i64) -> String {
-    if us.abs() >= 10_000_000 {
-        format!("{:.1} s", us as f64 / 1e6)
-    } else {
-        format!("{:.1} ms", us as f64 / 1e3)
-    }
-}
-
-fn evidence_line(f: &Facts<'_>, i: usize, text: impl Into<String>) -> (usize, String) {
-    let _ = f;
-    (i, text.into())
-}
-
 fn closing_words(c: &Closing) -> &'static str {
     match (c.dir, c.how) {
         (Direction::ServerToClient, Close::Fin) => "the server closed the connection (FIN)",
@@ -108,8 +96,7 @@ fn tcp_refused(f: &Facts<'_>) -> Option<Hit> {
     Hit::new(
         Confidence::Certain,
         "RST answered the SYN",
-        vec![evidence_line(
-            f,
+        vec![(
             i,
             format!("RST in answer to the SYN{rtt}: nothing listens on that port"),
         )],
@@ -845,19 +832,9 @@ fn cert_rule(
     })
 }
 
-fn day(unix: i64) -> String {
-    // Days since the epoch to a calendar date (proleptic Gregorian), for human text.
-    let days = unix.div_euclid(86_400);
-    let (z, era_len) = (days + 719_468, 146_097);
-    let era = z.div_euclid(era_len);
-    let doe = z - era * era_len;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+/// The calendar date of a certificate's display time (`YYYY-MM-DDThh:mm:ssZ`).
+fn day(display: &str) -> &str {
+    display.get(..10).unwrap_or(display)
 }
 
 fn cert_expired(f: &Facts<'_>) -> Option<Hit> {
@@ -866,7 +843,7 @@ fn cert_expired(f: &Facts<'_>) -> Option<Hit> {
             Validity::Expired { days_ago } => Some(format!(
                 "{} expired on {} ({days_ago} days before it was seen)",
                 s.subject,
-                day(s.not_after)
+                day(&s.not_after_display)
             )),
             _ => None,
         })
@@ -879,7 +856,7 @@ fn cert_not_yet_valid(f: &Facts<'_>) -> Option<Hit> {
             Validity::NotYetValid { .. } => Some(format!(
                 "{} is valid only from {} (a clock is wrong, or it was issued early)",
                 s.subject,
-                day(s.not_before)
+                day(&s.not_before_display)
             )),
             _ => None,
         })
@@ -896,7 +873,7 @@ fn cert_expiring_soon(f: &Facts<'_>) -> Option<Hit> {
                 format!(
                     "{} expires on {} ({days_left} days left)",
                     leaf.subject,
-                    day(leaf.not_after)
+                    day(&leaf.not_after_display)
                 ),
             )),
             _ => None,

@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 
 use super::{connection_name, ConnectionReport, Summary};
+use crate::diagnose::duration_text as ms;
 use crate::diagnose::{Confidence, Finding, Outcome, Severity};
 use crate::session::{Entry, Event, Stage, Timeline};
 
@@ -38,14 +39,6 @@ impl Style {
     }
     fn dim(&self, t: &str) -> String {
         self.paint("2", t)
-    }
-}
-
-fn ms(us: i64) -> String {
-    if us.abs() >= 10_000_000 {
-        format!("{:.1} s", us as f64 / 1e6)
-    } else {
-        format!("{:.1} ms", us as f64 / 1e3)
     }
 }
 

@@ -359,12 +359,6 @@ impl Session {
             return;
         }
         self.begin(at, packet);
-        if matches!(self.phase, Phase::Idle | Phase::TcpHandshake)
-            && dir == Direction::ServerToClient
-            && self.server.bytes == 0
-        {
-            // A server that speaks first is not an RDP server; still note it below.
-        }
         let stream = self.stream_mut(dir);
         stream.bytes = stream
             .bytes

@@ -677,7 +677,6 @@ impl FlowTable {
 
     /// The table is full: drop ignored markers first, then the oldest flows (reported, with a note).
     fn make_room(&mut self, out: &mut dyn FnMut(FinishedFlow)) {
-        let before = self.flows.len();
         self.flows.retain(|_, f| !matches!(f, Flow::Ignored(_)));
         if self.flows.len() >= self.opts.max_flows {
             let mut by_age: Vec<(i64, FlowKey)> = self
@@ -697,7 +696,6 @@ impl FlowTable {
                 self.opts.max_flows
             ));
         }
-        let _ = before;
     }
 
     fn note(&mut self, note: String) {
@@ -717,10 +715,10 @@ impl FlowTable {
     /// End of the capture: every open flow is finished.
     pub fn end(&mut self, ts: i64, out: &mut dyn FnMut(FinishedFlow)) {
         self.now = ts.max(self.now);
-        let keys: Vec<FlowKey> = self.flows.keys().copied().collect();
-        let mut keys_sorted: Vec<(i64, FlowKey)> = keys
-            .into_iter()
-            .filter_map(|k| Some((first_time(self.flows.get(&k)?), k)))
+        let mut keys_sorted: Vec<(i64, FlowKey)> = self
+            .flows
+            .iter()
+            .map(|(k, f)| (first_time(f), *k))
             .collect();
         keys_sorted.sort_unstable_by_key(|(t, _)| *t);
         for (_, key) in keys_sorted {

@@ -264,7 +264,7 @@ pub async fn ask_default(addr: SocketAddr, sni: Option<&str>, t: Timing) -> Defa
                     ));
                     path.reached = Some("tls");
                     if sel.uses_credssp() {
-                        path.ntlm = credssp_challenge(&mut tls, &record, t).await;
+                        path.ntlm = credssp_challenge(&mut tls, t).await;
                         if path.ntlm.is_some() {
                             path.reached = Some("credssp");
                         }
@@ -329,7 +329,6 @@ async fn tls_handshake(
 /// Sends a TSRequest (version 6) carrying an NTLM NEGOTIATE and reads the server's TSRequest back.
 async fn credssp_challenge(
     tls: &mut tokio_rustls::client::TlsStream<conn::Tee>,
-    _record: &Shared,
     t: Timing,
 ) -> Option<ServerInfo> {
     let version = NtlmVersion {

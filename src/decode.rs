@@ -17,6 +17,8 @@ pub enum Layer {
     Auto,
     /// TPKT + X.224 (and what they carry).
     Tpkt,
+    /// TLS records (and the handshake messages in them).
+    Tls,
 }
 
 /// How the bytes fared.
@@ -35,6 +37,9 @@ pub fn decode(bytes: &[u8], layer: Layer, out: &mut dyn Write) -> io::Result<Ver
     while let Some(rest) = bytes.get(offset..).filter(|r| !r.is_empty()) {
         let used = match (layer, rest.first()) {
             (Layer::Tpkt, _) | (Layer::Auto, Some(0x03)) => decode_tpkt(rest, offset, out)?,
+            (Layer::Tls, _) | (Layer::Auto, Some(0x14..=0x18)) => {
+                crate::decode_tls::decode_tls(rest, offset, out)?
+            }
             _ => {
                 writeln!(
                     out,
@@ -56,13 +61,13 @@ pub fn decode(bytes: &[u8], layer: Layer, out: &mut dyn Write) -> io::Result<Ver
     Ok(verdict)
 }
 
-fn preview(bytes: &[u8]) -> String {
+pub(crate) fn preview(bytes: &[u8]) -> String {
     let shown = bytes.get(..16).unwrap_or(bytes);
     let ellipsis = if bytes.len() > shown.len() { "…" } else { "" };
     format!("{}{ellipsis}", hex::encode(shown))
 }
 
-fn report_error(
+pub(crate) fn report_error(
     out: &mut dyn Write,
     offset: usize,
     what: &str,
@@ -199,7 +204,7 @@ fn write_tpdu(tpdu: &Tpdu<'_>, out: &mut dyn Write) -> io::Result<()> {
                 dt.eot,
                 dt.user_data.len()
             )?;
-            writeln!(out, "    {}", preview(dt.user_data))
+            crate::decode_tls::write_mcs(dt.user_data, out)
         }
         Tpdu::Other {
             code,

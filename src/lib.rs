@@ -7,6 +7,7 @@
 
 pub mod capture;
 pub mod decode;
+mod decode_tls;
 pub mod diagnose;
 pub mod explain;
 pub mod fuzz_targets;

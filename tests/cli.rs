@@ -101,3 +101,39 @@ fn every_code_a_rule_explains_is_known_to_explain() {
         }
     }
 }
+
+#[test]
+fn decode_tls_records_and_mcs() {
+    // zeek__rdp-to-ssl.pcap frame 9: ServerHello, Certificate, ServerHelloDone in one TLS 1.0 record.
+    let flight = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/wire/tls/rdp-to-ssl_f9_server_flight.hex"
+    ))
+    .unwrap();
+    let out = rdpdiag(&["decode"], Some(&flight));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("ServerHello: TLS 1.0 TLS_RSA_WITH_AES_128_CBC_SHA"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("CN=WIN2K8R2.awakecoding.ath.cx issued by CN=WIN2K8R2.awakecoding.ath.cx, 2011-02-12T21:37:35Z to 2021-02-12T00:00:00Z"), "{stdout}");
+    // xrdp's clear-text Disconnect Provider Ultimatum, then a fatal handshake_failure alert.
+    let out = rdpdiag(&["decode", "0300000902f0802180", "15030300020228"], None);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("MCS Disconnect Provider Ultimatum (rn-user-requested)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("alert handshake_failure (level 2)"),
+        "{stdout}"
+    );
+    // A handshake message cut by the record boundary is said to continue.
+    let out = rdpdiag(&["decode", "16030100060100002a0303"], None);
+    assert!(
+        text(&out.stdout).contains("continues in the next record"),
+        "{}",
+        text(&out.stdout)
+    );
+}

@@ -365,12 +365,64 @@ fn x509_chain(sec: &ServerSecurityData<'_>) -> Option<Vec<CertEntry>> {
 }
 
 /// Summarises one DER certificate for the timeline, keeping why it could not be read.
+///
+/// A pure function of the bytes, memoised per thread: a server shows the same certificate in every
+/// connection (a client retrying, many clients), and the summary's self-signature check is the costliest
+/// step of a replay. The memo is bounded ([`MEMO_ENTRIES`] certificates of at most [`MEMO_MAX_DER`] bytes;
+/// full, it starts over), so hostile captures cannot grow it.
 pub fn cert_entry(der: &[u8]) -> CertEntry {
+    if der.len() > MEMO_MAX_DER {
+        return summarize_entry(der);
+    }
+    CERT_MEMO.with(|memo| {
+        let mut memo = memo.borrow_mut();
+        if let Some(entry) = memo.get(der) {
+            return entry.clone();
+        }
+        let entry = summarize_entry(der);
+        if memo.len() >= MEMO_ENTRIES {
+            memo.clear();
+        }
+        memo.insert(der.to_vec(), entry.clone());
+        entry
+    })
+}
+
+/// How many certificate summaries [`cert_entry`] keeps per thread.
+pub const MEMO_ENTRIES: usize = 64;
+/// Certificates longer than this are summarised every time, never kept.
+pub const MEMO_MAX_DER: usize = 16 * 1024;
+
+thread_local! {
+    static CERT_MEMO: std::cell::RefCell<foldhash::HashMap<Vec<u8>, CertEntry>> =
+        std::cell::RefCell::new(foldhash::HashMap::default());
+}
+
+fn summarize_entry(der: &[u8]) -> CertEntry {
     match summarize_certificate(der) {
         Ok(summary) => CertEntry::Parsed(Box::new(summary)),
         Err(e) => CertEntry::Unreadable {
             error: e.to_string(),
             der_len: der.len(),
         },
+    }
+}
+
+#[cfg(test)]
+mod memo_tests {
+    use super::*;
+
+    #[test]
+    fn the_memo_answers_as_the_summary_does_and_stays_bounded() {
+        let der = include_bytes!("../../fixtures/wire/certs/ndpi-office-win10-vm.der");
+        assert!(matches!(summarize_entry(der), CertEntry::Parsed(_)));
+        assert_eq!(cert_entry(der), summarize_entry(der));
+        assert_eq!(cert_entry(der), summarize_entry(der));
+        for n in 0..u16::try_from(3 * MEMO_ENTRIES).unwrap_or(u16::MAX) {
+            let [hi, lo] = n.to_be_bytes();
+            let junk = [0x30, 0x03, 0x02, 0x01, lo, hi];
+            assert_eq!(cert_entry(&junk), summarize_entry(&junk));
+            CERT_MEMO.with(|m| assert!(m.borrow().len() <= MEMO_ENTRIES));
+        }
     }
 }

@@ -3,7 +3,6 @@
 //! Bounded: limits on tracked flows and on bytes held per flow are named constants and options, and a hit
 //! limit is reported, never silent.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use super::packet::{IcmpUnreachable, TcpSegment};
@@ -78,13 +77,46 @@ pub struct FlowStats {
     pub conflicts: u64,
 }
 
-/// Both endpoints, in a canonical order so both directions find the same flow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct FlowKey(SocketAddr, SocketAddr);
+/// Both endpoints, in a canonical order so both directions find the same flow. Plain integers: hashed and
+/// compared once per packet, so they are kept small and cheap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FlowKey(Endpoint, Endpoint);
+
+/// One side of a flow: IPv4 addresses as IPv4-mapped IPv6 with `v6` false, so no IPv6 address aliases one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct Endpoint {
+    v6: bool,
+    /// The address's high and low 64 bits (a `u128` would double the key's size by its alignment).
+    ip: (u64, u64),
+    port: u16,
+}
+
+impl Endpoint {
+    fn of(a: SocketAddr) -> Self {
+        match a {
+            SocketAddr::V4(a) => Self {
+                v6: false,
+                ip: halves(u128::from(a.ip().to_ipv6_mapped())),
+                port: a.port(),
+            },
+            SocketAddr::V6(a) => Self {
+                v6: true,
+                ip: halves(u128::from(*a.ip())),
+                port: a.port(),
+            },
+        }
+    }
+}
+
+fn halves(x: u128) -> (u64, u64) {
+    ((x >> 64) as u64, x as u64)
+}
 
 impl FlowKey {
-    fn of(a: SocketAddr, b: SocketAddr) -> Self {
-        if (a.ip(), a.port()) <= (b.ip(), b.port()) {
+    /// The flow of a packet from `a` to `b` (or from `b` to `a`: the same flow).
+    pub fn of(a: SocketAddr, b: SocketAddr) -> Self {
+        let (a, b) = (Endpoint::of(a), Endpoint::of(b));
+        if a <= b {
             Self(a, b)
         } else {
             Self(b, a)
@@ -163,34 +195,28 @@ fn stream_prefix(held: &[HeldSegment], src: SocketAddr, start: u32) -> Vec<u8> {
     prefix
 }
 
+/// A flow whose content has not decided yet (SYN seen, or data that may follow a proxy handshake).
 #[derive(Debug)]
-enum Flow {
-    /// Content has not decided yet (SYN seen, or data that may follow a proxy handshake).
-    Undecided {
-        client: SocketAddr,
-        server: SocketAddr,
-        first_syn: Option<(i64, u64)>,
-        syns: u32,
-        syn_ack: Option<(i64, u64)>,
-        /// Initial sequence numbers from the SYN and the SYN/ACK, to start reassembly at the right place.
-        isn: (Option<u32>, Option<u32>),
-        sniffed: u32,
-        /// Payload segments held until a stream's first bytes decide (tiny or out-of-order segments).
-        held: Vec<HeldSegment>,
-        last: i64,
-    },
-    Rdp(Box<RdpFlow>, i64),
-    /// Not RDP: dropped on the fast path.
-    Ignored(i64),
+struct Undecided {
+    client: SocketAddr,
+    server: SocketAddr,
+    first_syn: Option<(i64, u64)>,
+    syns: u32,
+    syn_ack: Option<(i64, u64)>,
+    /// Initial sequence numbers from the SYN and the SYN/ACK, to start reassembly at the right place.
+    isn: (Option<u32>, Option<u32>),
+    sniffed: u32,
+    /// Payload segments held until a stream's first bytes decide (tiny or out-of-order segments).
+    held: Vec<HeldSegment>,
+    last: i64,
 }
 
-impl Flow {
-    /// A flow a client's SYN opens (its SYN is counted when the segment itself is handled).
-    fn opened_by(seg: &TcpSegment<'_>, ts: i64, packet: u64) -> Self {
-        Flow::Undecided {
-            client: seg.src,
-            server: seg.dst,
-            first_syn: Some((ts, packet)),
+impl Undecided {
+    fn new(client: SocketAddr, server: SocketAddr, first_syn: Option<(i64, u64)>, ts: i64) -> Self {
+        Self {
+            client,
+            server,
+            first_syn,
             syns: 0,
             syn_ack: None,
             isn: (None, None),
@@ -199,10 +225,32 @@ impl Flow {
             last: ts,
         }
     }
+}
+
+/// A flow in the table: boxed states keep the table's entries small (it is probed once per packet).
+#[derive(Debug)]
+enum Flow {
+    Undecided(Box<Undecided>),
+    Rdp(Box<RdpFlow>, i64),
+    /// Not RDP: dropped on the fast path.
+    Ignored(i64),
+}
+
+impl Flow {
+    /// A flow a client's SYN opens (its SYN is counted when the segment itself is handled).
+    fn opened_by(seg: &TcpSegment<'_>, ts: i64, packet: u64) -> Self {
+        Flow::Undecided(Box::new(Undecided::new(
+            seg.src,
+            seg.dst,
+            Some((ts, packet)),
+            ts,
+        )))
+    }
 
     fn last_seen(&self) -> i64 {
         match self {
-            Flow::Undecided { last, .. } | Flow::Rdp(_, last) | Flow::Ignored(last) => *last,
+            Flow::Undecided(u) => u.last,
+            Flow::Rdp(_, last) | Flow::Ignored(last) => *last,
         }
     }
 }
@@ -216,25 +264,62 @@ pub fn starts_rdp(payload: &[u8], code: u8) -> bool {
 #[derive(Debug)]
 pub struct FlowTable {
     opts: FlowOptions,
-    flows: HashMap<FlowKey, Flow>,
+    /// Keyed with foldhash, randomly seeded per process: a fast hash that a crafted capture cannot aim at.
+    flows: foldhash::HashMap<FlowKey, Flow>,
     rdp_active: usize,
     pub stats: FlowStats,
     last_sweep: i64,
     now: i64,
+    /// The number of the packet being handled.
+    packet: u64,
     /// Notes for the summary about limits hit.
     pub notes: Vec<String>,
+    /// Flows marked ignored while they stay in the table, for an [`IgnoredFilter`] to learn (when kept).
+    marks: Option<Vec<Mark>>,
+}
+
+/// A flow the table just marked ignored: its key, the packet that decided it and the time of that packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark {
+    pub key: FlowKey,
+    pub packet: u64,
+    pub ts: i64,
 }
 
 impl FlowTable {
     pub fn new(opts: FlowOptions) -> Self {
         Self {
             opts,
-            flows: HashMap::new(),
+            flows: foldhash::HashMap::default(),
             rdp_active: 0,
             stats: FlowStats::default(),
             last_sweep: 0,
             now: 0,
+            packet: 0,
             notes: Vec::new(),
+            marks: None,
+        }
+    }
+
+    /// Keeps every flow marked ignored from now on, for [`FlowTable::take_marks`].
+    pub fn keep_marks(&mut self) {
+        self.marks.get_or_insert_with(Vec::new);
+    }
+
+    /// The flows marked ignored since the last call (kept only after [`FlowTable::keep_marks`]).
+    pub fn take_marks(&mut self) -> Vec<Mark> {
+        self.marks.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Leaves a marker so the flow's later packets are dropped, noting it for the filter.
+    fn mark_ignored(&mut self, key: FlowKey, ts: i64) {
+        self.flows.insert(key, Flow::Ignored(ts));
+        if let Some(marks) = &mut self.marks {
+            marks.push(Mark {
+                key,
+                packet: self.packet,
+                ts,
+            });
         }
     }
 
@@ -247,7 +332,22 @@ impl FlowTable {
         out: &mut dyn FnMut(FinishedFlow),
     ) {
         self.now = ts;
+        self.packet = packet;
         self.stats.tcp_segments += 1;
+        self.place(seg, ts, packet, out);
+        if sweep_due(self.last_sweep, ts) {
+            self.sweep(ts, out);
+        }
+    }
+
+    /// Finds or opens the segment's flow and hands the segment to it.
+    fn place(
+        &mut self,
+        seg: &TcpSegment<'_>,
+        ts: i64,
+        packet: u64,
+        out: &mut dyn FnMut(FinishedFlow),
+    ) {
         let key = FlowKey::of(seg.src, seg.dst);
         let syn = seg.flags.contains(super::packet::TcpFlags::SYN);
         let ack = seg.flags.contains(super::packet::TcpFlags::ACK);
@@ -268,17 +368,7 @@ impl FlowTable {
                     } else {
                         (seg.src, seg.dst)
                     };
-                    Flow::Undecided {
-                        client,
-                        server,
-                        first_syn: None,
-                        syns: 0,
-                        syn_ack: None,
-                        isn: (None, None),
-                        sniffed: 0,
-                        held: Vec::new(),
-                        last: ts,
-                    }
+                    Flow::Undecided(Box::new(Undecided::new(client, server, None, ts)))
                 } else {
                     return;
                 };
@@ -294,14 +384,15 @@ impl FlowTable {
                 *flow = Flow::opened_by(seg, ts, packet);
                 self.undecided(key, seg, ts, packet, (syn, ack, rst, fin), out);
             }
-            Flow::Ignored(last) => *last = ts,
-            Flow::Undecided { .. } => {
-                self.undecided(key, seg, ts, packet, (syn, ack, rst, fin), out)
+            // An ignored flow idle past the timeout is over, whether or not a sweep has run since: this
+            // packet starts afresh (the same rule as the reader thread's IgnoredFilter).
+            Flow::Ignored(last) if ts.saturating_sub(*last) > self.opts.idle_timeout_us => {
+                self.flows.remove(&key);
+                self.place(seg, ts, packet, out);
             }
+            Flow::Ignored(last) => *last = ts,
+            Flow::Undecided(_) => self.undecided(key, seg, ts, packet, (syn, ack, rst, fin), out),
             Flow::Rdp(..) => self.rdp(key, seg, ts, packet, (syn, rst, fin), out),
-        }
-        if ts.saturating_sub(self.last_sweep) > 1_000_000 {
-            self.sweep(ts, out);
         }
     }
 
@@ -314,7 +405,10 @@ impl FlowTable {
         (syn, ack, rst, fin): (bool, bool, bool, bool),
         out: &mut dyn FnMut(FinishedFlow),
     ) {
-        let Some(Flow::Undecided {
+        let Some(Flow::Undecided(undecided)) = self.flows.remove(&key) else {
+            return;
+        };
+        let Undecided {
             client,
             server,
             mut first_syn,
@@ -324,22 +418,21 @@ impl FlowTable {
             mut sniffed,
             mut held,
             ..
-        }) = self.flows.remove(&key)
-        else {
-            return;
-        };
+        } = *undecided;
         let from_client = seg.src == client;
         let known_port = is_rdp_port(&self.opts.ports, server.port());
-        let keep = |first_syn, syns, syn_ack, isn, sniffed, held| Flow::Undecided {
-            client,
-            server,
-            first_syn,
-            syns,
-            syn_ack,
-            isn,
-            sniffed,
-            held,
-            last: ts,
+        let keep = |first_syn, syns, syn_ack, isn, sniffed, held| {
+            Flow::Undecided(Box::new(Undecided {
+                client,
+                server,
+                first_syn,
+                syns,
+                syn_ack,
+                isn,
+                sniffed,
+                held,
+                last: ts,
+            }))
         };
         if syn && !ack && from_client {
             syns += 1;
@@ -359,7 +452,7 @@ impl FlowTable {
         if rst && !from_client && syn_ack.is_none() && seg.payload.is_empty() && first_syn.is_some()
         {
             // RST in answer to the SYN: refused. Worth a report only where RDP was expected.
-            self.flows.insert(key, Flow::Ignored(ts));
+            self.mark_ignored(key, ts);
             if known_port {
                 let mut session = Session::new();
                 start_session(&mut session, first_syn);
@@ -397,7 +490,7 @@ impl FlowTable {
                             .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed, held));
                     } else {
                         // Never silent (invariant 5): a flow given up for this limit is said in the summary.
-                        self.flows.insert(key, Flow::Ignored(ts));
+                        self.mark_ignored(key, ts);
                         self.stats.ignored_flows += 1;
                         self.stats.held_limit_hits += 1;
                     }
@@ -425,7 +518,7 @@ impl FlowTable {
                 self.flows
                     .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed, held));
             } else {
-                self.flows.insert(key, Flow::Ignored(ts));
+                self.mark_ignored(key, ts);
                 self.stats.ignored_flows += 1;
             }
             return;
@@ -433,7 +526,7 @@ impl FlowTable {
         if self.rdp_active >= self.opts.max_rdp_flows {
             self.stats.evicted_for_limit += 1;
             self.note(format!("more than {} RDP connections were being set up at once: later ones were not analysed (--max-rdp-flows)", self.opts.max_rdp_flows));
-            self.flows.insert(key, Flow::Ignored(ts));
+            self.mark_ignored(key, ts);
             return;
         }
         // This flow is RDP: its session starts with what the TCP handshake showed.
@@ -554,9 +647,15 @@ impl FlowTable {
     /// Reports a flow and leaves a marker so its later packets are dropped.
     fn finish(&mut self, key: FlowKey, capture_end: bool, out: &mut dyn FnMut(FinishedFlow)) {
         let now = self.now;
-        let Some(flow) = self.flows.insert(key, Flow::Ignored(now)) else {
+        // At the capture's end, and for idle or evicted flows, the marker is removed right after.
+        let Some(flow) = self.flows.remove(&key) else {
             return;
         };
+        if capture_end {
+            self.flows.insert(key, Flow::Ignored(now));
+        } else {
+            self.mark_ignored(key, now);
+        }
         match flow {
             Flow::Rdp(mut f, _) => {
                 self.rdp_active = self.rdp_active.saturating_sub(1);
@@ -583,14 +682,21 @@ impl FlowTable {
                     observation: f.session.finish(),
                 });
             }
-            Flow::Undecided {
-                client,
-                server,
-                first_syn: Some(fs),
-                syns,
-                syn_ack: None,
-                ..
-            } if is_rdp_port(&self.opts.ports, server.port()) => {
+            Flow::Undecided(u)
+                if u.syn_ack.is_none()
+                    && u.first_syn.is_some()
+                    && is_rdp_port(&self.opts.ports, u.server.port()) =>
+            {
+                let Undecided {
+                    client,
+                    server,
+                    first_syn: Some(fs),
+                    syns,
+                    ..
+                } = *u
+                else {
+                    return;
+                };
                 // Only SYNs: filtered when the capture went on long enough after the first, else unknown.
                 let mut session = Session::new();
                 start_session(&mut session, Some(fs));
@@ -627,6 +733,7 @@ impl FlowTable {
         out: &mut dyn FnMut(FinishedFlow),
     ) {
         self.now = ts;
+        self.packet = packet;
         let key = FlowKey::of(icmp.quoted_src, icmp.quoted_dst);
         let fact = TransportFact::IcmpUnreachable {
             icmp_type: icmp.icmp_type,
@@ -638,22 +745,17 @@ impl FlowTable {
                 f.session.on_transport(Timestamp(ts), Some(packet), fact);
                 self.finish(key, false, out);
             }
-            Some(Flow::Undecided {
-                client,
-                server,
-                first_syn,
-                ..
-            }) if is_rdp_port(&self.opts.ports, server.port()) => {
+            Some(Flow::Undecided(u)) if is_rdp_port(&self.opts.ports, u.server.port()) => {
                 let mut session = Session::new();
-                start_session(&mut session, *first_syn);
+                start_session(&mut session, u.first_syn);
                 session.on_transport(Timestamp(ts), Some(packet), fact);
                 self.stats.rdp_flows += 1;
                 out(FinishedFlow {
-                    client: *client,
-                    server: *server,
+                    client: u.client,
+                    server: u.server,
                     observation: session.finish(),
                 });
-                self.flows.insert(key, Flow::Ignored(ts));
+                self.mark_ignored(key, ts);
             }
             _ => {}
         }
@@ -663,13 +765,15 @@ impl FlowTable {
     fn sweep(&mut self, now: i64, out: &mut dyn FnMut(FinishedFlow)) {
         self.last_sweep = now;
         let idle = self.opts.idle_timeout_us;
-        let stale: Vec<FlowKey> = self
+        // In the order they started, as at the end: the table's own order is its hasher's, random per run.
+        let mut stale: Vec<(i64, FlowKey)> = self
             .flows
             .iter()
             .filter(|(_, f)| now.saturating_sub(f.last_seen()) > idle)
-            .map(|(k, _)| *k)
+            .map(|(k, f)| (first_time(f), *k))
             .collect();
-        for key in stale {
+        stale.sort_unstable();
+        for (_, key) in stale {
             self.finish(key, true, out);
             self.flows.remove(&key);
         }
@@ -684,7 +788,7 @@ impl FlowTable {
                 .iter()
                 .map(|(k, f)| (f.last_seen(), *k))
                 .collect();
-            by_age.sort_unstable_by_key(|(t, _)| *t);
+            by_age.sort_unstable();
             let drop = by_age.len() / 4 + 1;
             for (_, key) in by_age.into_iter().take(drop) {
                 self.finish(key, true, out);
@@ -704,10 +808,11 @@ impl FlowTable {
         }
     }
 
-    /// Time passes without packets (a quiet live capture): flows idle for too long are finished.
+    /// Time passes without packets for the table (a quiet live capture, or segments the reader thread
+    /// dropped): flows idle for too long are finished.
     pub fn tick(&mut self, now: i64, out: &mut dyn FnMut(FinishedFlow)) {
         self.now = now.max(self.now);
-        if now.saturating_sub(self.last_sweep) > 1_000_000 {
+        if sweep_due(self.last_sweep, now) {
             self.sweep(now, out);
         }
     }
@@ -720,7 +825,7 @@ impl FlowTable {
             .iter()
             .map(|(k, f)| (first_time(f), *k))
             .collect();
-        keys_sorted.sort_unstable_by_key(|(t, _)| *t);
+        keys_sorted.sort_unstable();
         for (_, key) in keys_sorted {
             self.finish(key, true, out);
         }
@@ -728,12 +833,91 @@ impl FlowTable {
     }
 }
 
+/// The reader thread's copy of the flows the table has marked ignored, so their packets are dropped where
+/// they are read instead of being handed over. It learns marks late (they come back from the analysis
+/// thread), and handing a packet over is always safe: the table treats it exactly as it would have. So the
+/// filter only drops what the table would drop:
+/// - a client SYN (a new connection on a reused 4-tuple) always passes, and the flow is forgotten;
+/// - a flow idle past the idle timeout is forgotten (the table's rule for its markers too);
+/// - a mark older than a SYN already handed over for the same flow is refused (the table reopened it);
+/// - full ([`FlowOptions::max_flows`]), it forgets everything and starts over.
+///
+/// One difference remains, when the table itself is full: it then drops its markers, and the packets of
+/// those flows, which it would have sniffed again as mid-stream pickups, may still be filtered here.
+#[derive(Debug)]
+pub struct IgnoredFilter {
+    flows: foldhash::HashMap<FlowKey, i64>,
+    /// Client SYNs handed over and not yet known to be handled, by flow: the packet number of the last.
+    syns_in_flight: foldhash::HashMap<FlowKey, u64>,
+    max_flows: usize,
+    idle_timeout_us: i64,
+    /// Segments dropped here (the table counts the others).
+    pub dropped: u64,
+}
+
+impl IgnoredFilter {
+    pub fn new(opts: &FlowOptions) -> Self {
+        Self {
+            flows: foldhash::HashMap::default(),
+            syns_in_flight: foldhash::HashMap::default(),
+            max_flows: opts.max_flows.max(1),
+            idle_timeout_us: opts.idle_timeout_us,
+            dropped: 0,
+        }
+    }
+
+    /// Whether the table needs this segment (packet `packet`, time `ts`).
+    pub fn wants(&mut self, seg: &TcpSegment<'_>, ts: i64, packet: u64) -> bool {
+        let key = FlowKey::of(seg.src, seg.dst);
+        let flags = seg.flags;
+        let opening = flags.contains(super::packet::TcpFlags::SYN)
+            && !flags.contains(super::packet::TcpFlags::ACK);
+        if opening {
+            self.syns_in_flight.insert(key, packet);
+            self.flows.remove(&key);
+            return true;
+        }
+        let Some(last) = self.flows.get_mut(&key) else {
+            return true;
+        };
+        if ts.saturating_sub(*last) > self.idle_timeout_us {
+            self.flows.remove(&key);
+            return true;
+        }
+        *last = (*last).max(ts);
+        self.dropped += 1;
+        false
+    }
+
+    /// Marks from the table, which has handled every packet up to `handled`.
+    pub fn learn(&mut self, marks: &[Mark], handled: u64) {
+        for mark in marks {
+            if self
+                .syns_in_flight
+                .get(&mark.key)
+                .is_some_and(|&syn| syn > mark.packet)
+            {
+                continue;
+            }
+            if self.flows.len() >= self.max_flows {
+                self.flows.clear();
+            }
+            self.flows.insert(mark.key, mark.ts);
+        }
+        self.syns_in_flight.retain(|_, syn| *syn > handled);
+    }
+}
+
+/// Idle flows are looked for at the first segment of each new second of capture time: a rule that only
+/// needs the time of the segments that raise the capture's second, which the reader thread passes on as
+/// ticks when it drops them (so the table sweeps at the same packets whatever was dropped).
+pub fn sweep_due(last_sweep: i64, ts: i64) -> bool {
+    ts.div_euclid(1_000_000) > last_sweep.div_euclid(1_000_000)
+}
+
 fn first_time(f: &Flow) -> i64 {
     match f {
-        Flow::Undecided {
-            first_syn: Some((t, _)),
-            ..
-        } => *t,
+        Flow::Undecided(u) if u.first_syn.is_some() => u.first_syn.map_or(0, |(t, _)| t),
         Flow::Rdp(r, _) => r.first_syn.map_or(0, |(t, _)| t),
         other => other.last_seen(),
     }
@@ -785,5 +969,107 @@ fn deliver_to(
             *fin_seen = true;
             session.on_transport(Timestamp(ts_us), Some(packet), TransportFact::Fin(dir));
         }
+    }
+}
+
+#[cfg(test)]
+mod filter_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::replay::packet::TcpFlags;
+
+    fn seg(src: &str, dst: &str, flags: TcpFlags) -> TcpSegment<'static> {
+        TcpSegment {
+            src: src.parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            seq: 1,
+            ack: 1,
+            flags,
+            window: 0,
+            payload: b"x",
+        }
+    }
+
+    fn mark(a: &str, b: &str, packet: u64, ts: i64) -> Mark {
+        Mark {
+            key: FlowKey::of(a.parse().unwrap(), b.parse().unwrap()),
+            packet,
+            ts,
+        }
+    }
+
+    const A: &str = "10.0.0.1:4000";
+    const B: &str = "10.0.0.2:80";
+
+    #[test]
+    fn drops_only_what_it_learnt_in_both_directions() {
+        let mut f = IgnoredFilter::new(&FlowOptions::default());
+        assert!(f.wants(&seg(A, B, TcpFlags::ACK), 10, 1));
+        f.learn(&[mark(A, B, 1, 10)], 1);
+        assert!(!f.wants(&seg(A, B, TcpFlags::ACK), 20, 2));
+        assert!(!f.wants(&seg(B, A, TcpFlags::ACK), 30, 3));
+        assert!(f.wants(&seg(A, "10.0.0.2:81", TcpFlags::ACK), 30, 4));
+        assert_eq!(f.dropped, 2);
+    }
+
+    #[test]
+    fn a_client_syn_passes_and_reopens_the_flow() {
+        let mut f = IgnoredFilter::new(&FlowOptions::default());
+        f.learn(&[mark(A, B, 1, 10)], 1);
+        assert!(f.wants(&seg(A, B, TcpFlags::SYN), 20, 2));
+        // The flow is forgotten: its next packets go to the table.
+        assert!(f.wants(&seg(B, A, TcpFlags::SYN | TcpFlags::ACK), 21, 3));
+        assert!(f.wants(&seg(A, B, TcpFlags::ACK), 22, 4));
+    }
+
+    #[test]
+    fn a_mark_older_than_a_syn_handed_over_is_refused() {
+        let mut f = IgnoredFilter::new(&FlowOptions::default());
+        assert!(f.wants(&seg(A, B, TcpFlags::SYN), 20, 7));
+        // Marked at packet 5, before the SYN (packet 7) the table has not handled yet: stale.
+        f.learn(&[mark(A, B, 5, 15)], 6);
+        assert!(f.wants(&seg(A, B, TcpFlags::ACK), 21, 8));
+        // Marked at packet 9, after the SYN: it holds.
+        f.learn(&[mark(A, B, 9, 25)], 9);
+        assert!(!f.wants(&seg(A, B, TcpFlags::ACK), 26, 10));
+        // The SYN is handled (9 >= 7): no longer remembered.
+        assert!(f.syns_in_flight.is_empty());
+    }
+
+    #[test]
+    fn an_idle_flow_is_forgotten() {
+        let opts = FlowOptions::default();
+        let mut f = IgnoredFilter::new(&opts);
+        f.learn(&[mark(A, B, 1, 0)], 1);
+        assert!(!f.wants(&seg(A, B, TcpFlags::ACK), opts.idle_timeout_us, 2));
+        assert!(f.wants(&seg(A, B, TcpFlags::ACK), 2 * opts.idle_timeout_us + 1, 3));
+    }
+
+    #[test]
+    fn full_it_starts_over() {
+        let opts = FlowOptions {
+            max_flows: 2,
+            ..FlowOptions::default()
+        };
+        let mut f = IgnoredFilter::new(&opts);
+        f.learn(
+            &[
+                mark(A, B, 1, 0),
+                mark(A, "10.0.0.3:80", 2, 0),
+                mark(A, "10.0.0.4:80", 3, 0),
+            ],
+            3,
+        );
+        assert!(f.flows.len() <= 2);
+        assert!(f.wants(&seg(A, B, TcpFlags::ACK), 1, 4));
+        assert!(!f.wants(&seg(A, "10.0.0.4:80", TcpFlags::ACK), 1, 5));
+    }
+
+    #[test]
+    fn sweeps_fall_on_new_seconds() {
+        assert!(sweep_due(0, 1_000_000));
+        assert!(!sweep_due(1_000_000, 1_999_999));
+        assert!(sweep_due(1_999_999, 2_000_000));
+        assert!(!sweep_due(5_000_000, 4_000_000));
     }
 }

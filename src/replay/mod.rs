@@ -5,13 +5,15 @@
 pub mod flows;
 pub mod ip;
 pub mod packet;
+mod pipeline;
 pub mod reasm;
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use flows::{FinishedFlow, FlowOptions, FlowStats, FlowTable};
-use packet::{Decoded, Decoder, LinkType};
+use packet::LinkType;
+use pipeline::{Analysis, Reader};
 
 use crate::diagnose::{diagnose, Context};
 use crate::report::ConnectionReport;
@@ -211,12 +213,11 @@ fn run<T: pcap::Activated + ?Sized>(
     source: &Source,
     sink: &mut dyn FnMut(ConnectionReport) -> bool,
 ) -> (ReplayStats, Option<ReplayError>) {
-    let mut stats = ReplayStats::default();
     let dlt = cap.get_datalink();
     let Some(link) = LinkType::from_dlt(dlt.0) else {
         let dlt_name = dlt.get_name().unwrap_or_else(|_| "unknown".to_string());
         return (
-            stats,
+            ReplayStats::default(),
             Some(ReplayError::LinkType {
                 source_name: name.to_string(),
                 dlt: dlt.0,
@@ -227,7 +228,7 @@ fn run<T: pcap::Activated + ?Sized>(
     if let Some(filter) = &opts.filter {
         if let Err(e) = cap.filter(filter, true) {
             return (
-                stats,
+                ReplayStats::default(),
                 Some(ReplayError::Filter {
                     source_name: name.to_string(),
                     filter: filter.clone(),
@@ -236,104 +237,23 @@ fn run<T: pcap::Activated + ?Sized>(
             );
         }
     }
-    let live = matches!(source, Source::Live(_));
-    let started = Instant::now();
-    let progress = Progress::new(source);
-    let mut decoder = Decoder::new();
-    let mut table = FlowTable::new(opts.flows.clone());
-    let mut reported = 0u64;
-    let mut stop = false;
-    let mut last_ts = 0i64;
-    let mut emit = |flow: FinishedFlow, stop: &mut bool, reported: &mut u64| {
-        *reported += 1;
-        if !sink(report_flow(name, flow, opts.warn_days))
-            || opts.max_connections.is_some_and(|m| *reported >= m)
-        {
-            *stop = true;
-        }
+    let mut reader = Reader::new(name, link, Progress::new(source));
+    let mut analysis = Analysis {
+        name,
+        opts,
+        table: FlowTable::new(opts.flows.clone()),
+        reported: 0,
+        stop: false,
+        sink,
     };
-    let mut error = None;
-    while !stop {
-        if live && opts.duration.is_some_and(|d| started.elapsed() >= d) {
-            break;
-        }
-        let packet = match cap.next_packet() {
-            Ok(p) => p,
-            Err(pcap::Error::NoMorePackets) => break,
-            Err(pcap::Error::TimeoutExpired) => {
-                // Live and quiet (nothing to read without blocking): wait a little, then let idle flows
-                // finish on the wall clock.
-                std::thread::sleep(LIVE_POLL);
-                let now = now_us();
-                table.tick(now, &mut |f| emit(f, &mut stop, &mut reported));
-                continue;
-            }
-            Err(e) => {
-                error = Some(ReplayError::Read {
-                    source_name: name.to_string(),
-                    packet: stats.packets + 1,
-                    message: e.to_string(),
-                });
-                break;
-            }
-        };
-        stats.packets += 1;
-        stats.bytes += u64::from(packet.header.caplen);
-        let ts = ts_us(packet.header);
-        last_ts = last_ts.max(ts);
-        let number = stats.packets;
-        if number % 65_536 == 0 {
-            progress.set(stats.bytes + 16 * stats.packets + 24);
-        }
-        match decoder.decode(link, packet.data, ts) {
-            Ok(Decoded::Tcp(seg)) => {
-                table.segment(&seg, ts, number, &mut |f| emit(f, &mut stop, &mut reported))
-            }
-            Ok(Decoded::IcmpUnreachable(icmp)) => table.icmp(&icmp, ts, number, &mut |f| {
-                emit(f, &mut stop, &mut reported)
-            }),
-            Ok(_) => {}
-            Err(e) => {
-                stats.undecodable += 1;
-                if stats.first_undecodable.is_none() {
-                    stats.first_undecodable = Some(format!("packet {number}: {e}"));
-                }
-            }
-        }
-    }
-    let end = if live { now_us() } else { last_ts };
-    table.end(end, &mut |f| emit(f, &mut stop, &mut reported));
-    stats.flows = table.stats.clone();
-    stats.notes = table.notes.clone();
-    let d = decoder.stats();
-    if d.sets_dropped_for_limit > 0 || d.fragments_dropped_for_limit > 0 || d.sets_expired > 0 {
-        stats.notes.push(format!(
-            "IP fragments: {} datagrams reassembled, {} incomplete sets expired, {} sets and {} fragments dropped at the limits",
-            d.datagrams_reassembled, d.sets_expired, d.sets_dropped_for_limit, d.fragments_dropped_for_limit
-        ));
-    }
-    if stats.flows.held_limit_hits > 0 {
-        stats.notes.push(format!(
-            "{} flows held {} segments without {} in-order bytes from their start and were not classified (lost or reordered segments at the start)",
-            stats.flows.held_limit_hits,
-            flows::MAX_HELD_SEGMENTS,
-            flows::SNIFF_BYTES
-        ));
-    }
-    if stats.flows.gaps > 0 {
-        stats.notes.push(format!(
-            "{} capture gaps ({} bytes missing) in RDP connections",
-            stats.flows.gaps, stats.flows.gap_bytes
-        ));
-    }
-    if stats.undecodable > 0 {
-        stats.notes.push(format!(
-            "{} packets could not be decoded; first: {}",
-            stats.undecodable,
-            stats.first_undecodable.clone().unwrap_or_default()
-        ));
-    }
-    (stats, error)
+    let live = matches!(source, Source::Live(_));
+    let error = if live {
+        analysis.live(&mut reader, &mut cap)
+    } else {
+        analysis.file(&mut reader, &mut cap)
+    };
+    analysis.end(if live { now_us() } else { reader.last_ts });
+    (reader.summarise(&analysis.table), error)
 }
 
 fn now_us() -> i64 {

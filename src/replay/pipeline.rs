@@ -1,0 +1,397 @@
+//! From libpcap's packets to reports, in two halves: the [`Reader`] decodes frames and drops the packets
+//! of flows already known to be ignored; the [`Analysis`] runs the flow table (reassembly, sessions) and
+//! the diagnosis. A file is read on a thread of its own, a batch or a few ahead of the analysis; a live
+//! interface is read and analysed on one thread, packet by packet. Either way the analysis sees the same
+//! packets in the same order with the same numbers, so the reports are the same.
+
+use std::ops::Range;
+use std::sync::mpsc;
+use std::time::Instant;
+
+use super::flows::{sweep_due, FinishedFlow, FlowTable, IgnoredFilter, Mark};
+use super::packet::{Decoded, Decoder, IcmpUnreachable, LinkType, TcpFlags, TcpSegment};
+use super::{now_us, report_flow, ts_us, Progress, ReplayError, ReplayOptions, ReplayStats};
+use crate::report::ConnectionReport;
+
+/// A batch is handed over when it holds this many payload bytes or [`BATCH_ITEMS`] packets.
+pub const BATCH_BYTES: usize = 256 * 1024;
+pub const BATCH_ITEMS: usize = 4096;
+/// Batches in flight from the reader to the analysis: the read-ahead is bounded by about this many times
+/// [`BATCH_BYTES`] (plus one packet).
+pub const BATCHES_IN_FLIGHT: usize = 4;
+
+/// A packet the analysis needs, decoded.
+#[derive(Debug, Clone)]
+enum Item {
+    Tcp {
+        src: std::net::SocketAddr,
+        dst: std::net::SocketAddr,
+        seq: u32,
+        ack: u32,
+        flags: TcpFlags,
+        window: u16,
+        /// Where its payload sits in the batch's bytes.
+        payload: Range<usize>,
+    },
+    Icmp(IcmpUnreachable),
+    /// A segment dropped by the filter that starts a new second of capture time: the table's clock.
+    Tick,
+}
+
+/// Decoded packets with their payloads back to back; each with its time and packet number.
+#[derive(Debug, Default)]
+struct Batch {
+    data: Vec<u8>,
+    items: Vec<(Item, i64, u64)>,
+    /// How reading ended after these packets, if it did.
+    end: Option<Option<ReplayError>>,
+}
+
+impl Batch {
+    fn full(&self) -> bool {
+        self.data.len() >= BATCH_BYTES || self.items.len() >= BATCH_ITEMS
+    }
+
+    fn clear(&mut self) {
+        self.data.clear();
+        self.items.clear();
+        self.end = None;
+    }
+
+    fn push_tcp(&mut self, seg: &TcpSegment<'_>, ts: i64, packet: u64) {
+        let start = self.data.len();
+        self.data.extend_from_slice(seg.payload);
+        let item = Item::Tcp {
+            src: seg.src,
+            dst: seg.dst,
+            seq: seg.seq,
+            ack: seg.ack,
+            flags: seg.flags,
+            window: seg.window,
+            payload: start..self.data.len(),
+        };
+        self.items.push((item, ts, packet));
+    }
+}
+
+/// What the analysis tells the reader after each batch: flows it marked ignored, the last packet it
+/// handled, and the batch back for reuse.
+struct Feedback {
+    marks: Vec<Mark>,
+    handled: u64,
+    spare: Batch,
+}
+
+/// The decoding half: counts and numbers packets, decodes them, filters ignored flows' packets out.
+pub(super) struct Reader {
+    source_name: String,
+    link: LinkType,
+    decoder: Decoder,
+    /// Only when reading ahead on a thread of its own (a file).
+    filter: Option<IgnoredFilter>,
+    progress: Progress,
+    pub stats: ReplayStats,
+    pub last_ts: i64,
+    /// The latest TCP segment's time so far, for the ticks.
+    last_segment_ts: i64,
+}
+
+impl Reader {
+    pub fn new(source_name: &str, link: LinkType, progress: Progress) -> Self {
+        Self {
+            source_name: source_name.to_string(),
+            link,
+            decoder: Decoder::new(),
+            filter: None,
+            progress,
+            stats: ReplayStats::default(),
+            last_ts: 0,
+            last_segment_ts: 0,
+        }
+    }
+
+    /// One captured packet, numbered in capture order from 1; what the analysis needs goes to `batch`.
+    fn packet(&mut self, ts: i64, data: &[u8], batch: &mut Batch) {
+        self.stats.packets += 1;
+        self.stats.bytes += u64::try_from(data.len()).unwrap_or(u64::MAX);
+        self.last_ts = self.last_ts.max(ts);
+        let number = self.stats.packets;
+        if number % 65_536 == 0 {
+            self.progress
+                .set(self.stats.bytes + 16 * self.stats.packets + 24);
+        }
+        match self.decoder.decode(self.link, data, ts) {
+            Ok(Decoded::Tcp(seg)) => {
+                let new_second = sweep_due(self.last_segment_ts, ts);
+                self.last_segment_ts = self.last_segment_ts.max(ts);
+                if self
+                    .filter
+                    .as_mut()
+                    .is_none_or(|f| f.wants(&seg, ts, number))
+                {
+                    batch.push_tcp(&seg, ts, number);
+                } else if new_second {
+                    batch.items.push((Item::Tick, ts, number));
+                }
+            }
+            Ok(Decoded::IcmpUnreachable(icmp)) => batch.items.push((Item::Icmp(icmp), ts, number)),
+            Ok(_) => {}
+            Err(e) => {
+                self.stats.undecodable += 1;
+                if self.stats.first_undecodable.is_none() {
+                    self.stats.first_undecodable = Some(format!("packet {number}: {e}"));
+                }
+            }
+        }
+    }
+
+    fn read_error(&self, message: String) -> ReplayError {
+        ReplayError::Read {
+            source_name: self.source_name.clone(),
+            packet: self.stats.packets + 1,
+            message,
+        }
+    }
+
+    /// The counters and notes for the summary, with the flow table's.
+    pub fn summarise(mut self, table: &FlowTable) -> ReplayStats {
+        let mut stats = std::mem::take(&mut self.stats);
+        stats.flows = table.stats.clone();
+        stats.flows.tcp_segments += self.filter.as_ref().map_or(0, |f| f.dropped);
+        stats.notes = table.notes.clone();
+        let d = self.decoder.stats();
+        if d.sets_dropped_for_limit > 0 || d.fragments_dropped_for_limit > 0 || d.sets_expired > 0 {
+            stats.notes.push(format!(
+                "IP fragments: {} datagrams reassembled, {} incomplete sets expired, {} sets and {} fragments dropped at the limits",
+                d.datagrams_reassembled, d.sets_expired, d.sets_dropped_for_limit, d.fragments_dropped_for_limit
+            ));
+        }
+        if stats.flows.held_limit_hits > 0 {
+            stats.notes.push(format!(
+                "{} flows held {} segments without {} in-order bytes from their start and were not classified (lost or reordered segments at the start)",
+                stats.flows.held_limit_hits,
+                super::flows::MAX_HELD_SEGMENTS,
+                super::flows::SNIFF_BYTES
+            ));
+        }
+        if stats.flows.gaps > 0 {
+            stats.notes.push(format!(
+                "{} capture gaps ({} bytes missing) in RDP connections",
+                stats.flows.gaps, stats.flows.gap_bytes
+            ));
+        }
+        if stats.undecodable > 0 {
+            stats.notes.push(format!(
+                "{} packets could not be decoded; first: {}",
+                stats.undecodable,
+                stats.first_undecodable.clone().unwrap_or_default()
+            ));
+        }
+        stats
+    }
+}
+
+/// Reads a file to its end on the reader's thread, a batch at a time; learns the marks the analysis sends
+/// back before starting each batch. Stops early when the analysis hangs up.
+fn read_ahead<T: pcap::Activated + ?Sized>(
+    reader: &mut Reader,
+    cap: &mut pcap::Capture<T>,
+    to_analysis: &mpsc::SyncSender<Batch>,
+    feedback: &mpsc::Receiver<Feedback>,
+) {
+    let mut spares: Vec<Batch> = Vec::new();
+    let mut batch = Batch::default();
+    loop {
+        match cap.next_packet() {
+            Ok(p) => {
+                reader.packet(ts_us(p.header), p.data, &mut batch);
+                if !batch.full() {
+                    continue;
+                }
+            }
+            Err(pcap::Error::NoMorePackets) => batch.end = Some(None),
+            Err(e) => batch.end = Some(Some(reader.read_error(e.to_string()))),
+        }
+        let done = batch.end.is_some();
+        if to_analysis.send(std::mem::take(&mut batch)).is_err() || done {
+            return;
+        }
+        while let Ok(back) = feedback.try_recv() {
+            if let Some(filter) = &mut reader.filter {
+                filter.learn(&back.marks, back.handled);
+            }
+            if spares.len() < BATCHES_IN_FLIGHT {
+                spares.push(back.spare);
+            }
+        }
+        batch = spares.pop().unwrap_or_default();
+    }
+}
+
+/// The analysing half: the flow table, and the sink its finished flows go to.
+pub(super) struct Analysis<'a> {
+    pub name: &'a str,
+    pub opts: &'a ReplayOptions,
+    pub table: FlowTable,
+    pub reported: u64,
+    pub stop: bool,
+    pub sink: &'a mut dyn FnMut(ConnectionReport) -> bool,
+}
+
+impl Analysis<'_> {
+    /// Reads a file (or standard input) to its end: libpcap and the decoding on a thread of their own, a
+    /// few batches ahead, while this one analyses.
+    pub fn file<T: pcap::Activated + ?Sized>(
+        &mut self,
+        reader: &mut Reader,
+        cap: &mut pcap::Capture<T>,
+    ) -> Option<ReplayError> {
+        reader.filter = Some(IgnoredFilter::new(&self.opts.flows));
+        self.table.keep_marks();
+        let (to_analysis, batches) = mpsc::sync_channel::<Batch>(BATCHES_IN_FLIGHT);
+        let (to_reader, feedback) = mpsc::channel::<Feedback>();
+        std::thread::scope(|scope| {
+            let spawned = std::thread::Builder::new()
+                .name("pcap-reader".into())
+                .spawn_scoped(scope, move || {
+                    read_ahead(reader, cap, &to_analysis, &feedback)
+                });
+            if let Err(e) = spawned {
+                return Some(ReplayError::Read {
+                    source_name: self.name.to_string(),
+                    packet: 1,
+                    message: format!("cannot start the reader thread: {e}"),
+                });
+            }
+            let mut error = None;
+            for mut batch in batches.iter() {
+                self.batch(&batch);
+                if let Some(end) = batch.end.take() {
+                    error = end;
+                    break;
+                }
+                if self.stop {
+                    break;
+                }
+                let handled = batch.items.last().map_or(0, |(_, _, n)| *n);
+                let marks = self.table.take_marks();
+                batch.clear();
+                // The reader may be gone already; then nothing needs telling.
+                let _ = to_reader.send(Feedback {
+                    marks,
+                    handled,
+                    spare: batch,
+                });
+            }
+            // Hanging up stops the reader at its next hand-over.
+            drop(batches);
+            error
+        })
+    }
+
+    /// A live interface: packets as they come, idle flows finished on the wall clock when it is quiet.
+    pub fn live<T: pcap::Activated + ?Sized>(
+        &mut self,
+        reader: &mut Reader,
+        cap: &mut pcap::Capture<T>,
+    ) -> Option<ReplayError> {
+        let started = Instant::now();
+        let mut batch = Batch::default();
+        while !self.stop {
+            if self.opts.duration.is_some_and(|d| started.elapsed() >= d) {
+                break;
+            }
+            match cap.next_packet() {
+                Ok(p) => {
+                    reader.packet(ts_us(p.header), p.data, &mut batch);
+                    self.batch(&batch);
+                    batch.clear();
+                }
+                Err(pcap::Error::NoMorePackets) => break,
+                Err(pcap::Error::TimeoutExpired) => {
+                    // Nothing to read without blocking: wait a little, then let idle flows finish.
+                    std::thread::sleep(super::LIVE_POLL);
+                    let (table, mut emit) = self.split();
+                    table.tick(now_us(), &mut |f| emit.flow(f));
+                }
+                Err(e) => return Some(reader.read_error(e.to_string())),
+            }
+        }
+        None
+    }
+
+    /// Hands every packet of a batch to the flow table, until the sink says stop.
+    fn batch(&mut self, batch: &Batch) {
+        let (table, mut emit) = self.split();
+        for (item, ts, number) in &batch.items {
+            if *emit.stop {
+                break;
+            }
+            match item {
+                Item::Tcp {
+                    src,
+                    dst,
+                    seq,
+                    ack,
+                    flags,
+                    window,
+                    payload,
+                } => {
+                    let seg = TcpSegment {
+                        src: *src,
+                        dst: *dst,
+                        seq: *seq,
+                        ack: *ack,
+                        flags: *flags,
+                        window: *window,
+                        payload: batch.data.get(payload.clone()).unwrap_or_default(),
+                    };
+                    table.segment(&seg, *ts, *number, &mut |f| emit.flow(f));
+                }
+                Item::Icmp(icmp) => table.icmp(icmp, *ts, *number, &mut |f| emit.flow(f)),
+                Item::Tick => table.tick(*ts, &mut |f| emit.flow(f)),
+            }
+        }
+    }
+
+    /// The end of the source: every flow still open is finished.
+    pub fn end(&mut self, end: i64) {
+        let (table, mut emit) = self.split();
+        table.end(end, &mut |f| emit.flow(f));
+    }
+
+    /// The flow table, and where the flows it finishes go.
+    fn split(&mut self) -> (&mut FlowTable, Emit<'_, '_>) {
+        let emit = Emit {
+            name: self.name,
+            opts: self.opts,
+            reported: &mut self.reported,
+            stop: &mut self.stop,
+            sink: &mut *self.sink,
+        };
+        (&mut self.table, emit)
+    }
+}
+
+/// Where finished flows go: diagnosed, reported to the sink, counted against `--count`.
+struct Emit<'a, 'b> {
+    name: &'a str,
+    opts: &'a ReplayOptions,
+    reported: &'b mut u64,
+    stop: &'b mut bool,
+    sink: &'b mut dyn FnMut(ConnectionReport) -> bool,
+}
+
+impl Emit<'_, '_> {
+    fn flow(&mut self, flow: FinishedFlow) {
+        *self.reported += 1;
+        if !(self.sink)(report_flow(self.name, flow, self.opts.warn_days))
+            || self
+                .opts
+                .max_connections
+                .is_some_and(|m| *self.reported >= m)
+        {
+            *self.stop = true;
+        }
+    }
+}

@@ -92,6 +92,16 @@ struct Endpoint {
 }
 
 impl Endpoint {
+    /// The socket address back (IPv4 from its mapped form).
+    fn addr(&self) -> SocketAddr {
+        let ip = u128::from(self.ip.0) << 64 | u128::from(self.ip.1);
+        let v6 = std::net::Ipv6Addr::from(ip);
+        match v6.to_ipv4_mapped() {
+            Some(v4) if !self.v6 => SocketAddr::from((v4, self.port)),
+            _ => SocketAddr::from((v6, self.port)),
+        }
+    }
+
     fn of(a: SocketAddr) -> Self {
         match a {
             SocketAddr::V4(a) => Self {
@@ -846,19 +856,51 @@ impl FlowTable {
 /// those flows, which it would have sniffed again as mid-stream pickups, may still be filtered here.
 #[derive(Debug)]
 pub struct IgnoredFilter {
-    flows: foldhash::HashMap<FlowKey, i64>,
+    /// Last packet time of each flow known ignored: IPv4 flows (most of any capture) under a key packed
+    /// into one integer, hashed in one step; the others under their [`FlowKey`].
+    v4: foldhash::HashMap<u128, i64>,
+    other: foldhash::HashMap<FlowKey, i64>,
     /// Client SYNs handed over and not yet known to be handled, by flow: the packet number of the last.
-    syns_in_flight: foldhash::HashMap<FlowKey, u64>,
+    syns_in_flight: foldhash::HashMap<FilterKey, u64>,
     max_flows: usize,
     idle_timeout_us: i64,
     /// Segments dropped here (the table counts the others).
     pub dropped: u64,
 }
 
+/// A flow as the filter knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum FilterKey {
+    /// Both endpoints' (address, port) packed as `address << 16 | port`, the smaller in the high half.
+    V4(u128),
+    Other(FlowKey),
+}
+
+impl FilterKey {
+    fn of(a: SocketAddr, b: SocketAddr) -> Self {
+        match (a, b) {
+            (SocketAddr::V4(a), SocketAddr::V4(b)) => {
+                let pack = |e: std::net::SocketAddrV4| {
+                    u64::from(u32::from(*e.ip())) << 16 | u64::from(e.port())
+                };
+                let (x, y) = (pack(a), pack(b));
+                let (lo, hi) = if x <= y { (x, y) } else { (y, x) };
+                Self::V4(u128::from(lo) << 64 | u128::from(hi))
+            }
+            _ => Self::Other(FlowKey::of(a, b)),
+        }
+    }
+
+    fn of_flow(key: &FlowKey) -> Self {
+        Self::of(key.0.addr(), key.1.addr())
+    }
+}
+
 impl IgnoredFilter {
     pub fn new(opts: &FlowOptions) -> Self {
         Self {
-            flows: foldhash::HashMap::default(),
+            v4: foldhash::HashMap::default(),
+            other: foldhash::HashMap::default(),
             syns_in_flight: foldhash::HashMap::default(),
             max_flows: opts.max_flows.max(1),
             idle_timeout_us: opts.idle_timeout_us,
@@ -868,20 +910,24 @@ impl IgnoredFilter {
 
     /// Whether the table needs this segment (packet `packet`, time `ts`).
     pub fn wants(&mut self, seg: &TcpSegment<'_>, ts: i64, packet: u64) -> bool {
-        let key = FlowKey::of(seg.src, seg.dst);
+        let key = FilterKey::of(seg.src, seg.dst);
         let flags = seg.flags;
-        let opening = flags.contains(super::packet::TcpFlags::SYN)
-            && !flags.contains(super::packet::TcpFlags::ACK);
-        if opening {
+        if flags.contains(super::packet::TcpFlags::SYN)
+            && !flags.contains(super::packet::TcpFlags::ACK)
+        {
             self.syns_in_flight.insert(key, packet);
-            self.flows.remove(&key);
+            self.forget(&key);
             return true;
         }
-        let Some(last) = self.flows.get_mut(&key) else {
+        let last = match &key {
+            FilterKey::V4(k) => self.v4.get_mut(k),
+            FilterKey::Other(k) => self.other.get_mut(k),
+        };
+        let Some(last) = last else {
             return true;
         };
         if ts.saturating_sub(*last) > self.idle_timeout_us {
-            self.flows.remove(&key);
+            self.forget(&key);
             return true;
         }
         *last = (*last).max(ts);
@@ -889,20 +935,36 @@ impl IgnoredFilter {
         false
     }
 
+    fn forget(&mut self, key: &FilterKey) {
+        match key {
+            FilterKey::V4(k) => self.v4.remove(k),
+            FilterKey::Other(k) => self.other.remove(k),
+        };
+    }
+
+    fn len(&self) -> usize {
+        self.v4.len() + self.other.len()
+    }
+
     /// Marks from the table, which has handled every packet up to `handled`.
     pub fn learn(&mut self, marks: &[Mark], handled: u64) {
         for mark in marks {
+            let key = FilterKey::of_flow(&mark.key);
             if self
                 .syns_in_flight
-                .get(&mark.key)
+                .get(&key)
                 .is_some_and(|&syn| syn > mark.packet)
             {
                 continue;
             }
-            if self.flows.len() >= self.max_flows {
-                self.flows.clear();
+            if self.len() >= self.max_flows {
+                self.v4.clear();
+                self.other.clear();
             }
-            self.flows.insert(mark.key, mark.ts);
+            match key {
+                FilterKey::V4(k) => self.v4.insert(k, mark.ts),
+                FilterKey::Other(k) => self.other.insert(k, mark.ts),
+            };
         }
         self.syns_in_flight.retain(|_, syn| *syn > handled);
     }
@@ -1013,6 +1075,22 @@ mod filter_tests {
     }
 
     #[test]
+    fn ipv6_flows_and_mapped_addresses_keep_apart() {
+        let mut f = IgnoredFilter::new(&FlowOptions::default());
+        let (a6, b6) = ("[2001:db8::1]:4000", "[2001:db8::2]:80");
+        let (a_mapped, b_mapped) = ("[::ffff:10.0.0.1]:4000", "[::ffff:10.0.0.2]:80");
+        f.learn(&[mark(a6, b6, 1, 10), mark(A, B, 2, 10)], 2);
+        assert!(!f.wants(&seg(b6, a6, TcpFlags::ACK), 20, 3));
+        assert!(!f.wants(&seg(A, B, TcpFlags::ACK), 20, 4));
+        // IPv4-mapped IPv6 addresses in an IPv6 packet are not the IPv4 flow.
+        assert!(f.wants(&seg(a_mapped, b_mapped, TcpFlags::ACK), 20, 5));
+        f.learn(&[mark(a_mapped, b_mapped, 6, 20)], 6);
+        assert!(!f.wants(&seg(a_mapped, b_mapped, TcpFlags::ACK), 21, 7));
+        assert!(f.wants(&seg(b6, a6, TcpFlags::SYN), 22, 8));
+        assert!(f.wants(&seg(b6, a6, TcpFlags::ACK), 23, 9));
+    }
+
+    #[test]
     fn a_client_syn_passes_and_reopens_the_flow() {
         let mut f = IgnoredFilter::new(&FlowOptions::default());
         f.learn(&[mark(A, B, 1, 10)], 1);
@@ -1060,7 +1138,7 @@ mod filter_tests {
             ],
             3,
         );
-        assert!(f.flows.len() <= 2);
+        assert!(f.len() <= 2);
         assert!(f.wants(&seg(A, B, TcpFlags::ACK), 1, 4));
         assert!(!f.wants(&seg(A, "10.0.0.4:80", TcpFlags::ACK), 1, 5));
     }

@@ -421,3 +421,40 @@ fn a_flow_given_up_at_the_hold_limit_is_said_in_the_summary() {
         stats.notes
     );
 }
+
+/// `tcpdump -w - | rdpdiag replay -`: a connection is reported when it ends, while standard input is
+/// still open (not when a batch fills or the pipe closes).
+#[test]
+fn standard_input_reports_each_connection_as_it_ends() {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rdpdiag"))
+        .args(["replay", "--json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input
+        .write_all(&std::fs::read(fixture("ndpi__tcp_scan.pcapng")).unwrap())
+        .unwrap();
+    input.flush().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let first = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("no report while standard input was still open");
+    let v: serde_json::Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(v["kind"], "connection", "{first}");
+    assert_eq!(v["verdict"], "tcp-refused", "{first}");
+    drop(input);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1));
+}

@@ -247,10 +247,12 @@ fn run<T: pcap::Activated + ?Sized>(
         sink,
     };
     let live = matches!(source, Source::Live(_));
-    let error = if live {
-        analysis.live(&mut reader, &mut cap)
-    } else {
-        analysis.file(&mut reader, &mut cap)
+    let error = match source {
+        // A pipe (`tcpdump -w - | rdpdiag replay -`) may be slow: each packet is analysed as it comes,
+        // so connections are reported as they complete, not when a batch fills.
+        Source::Live(_) => analysis.packet_by_packet(&mut reader, &mut cap),
+        Source::File(path) if path == "-" => analysis.packet_by_packet(&mut reader, &mut cap),
+        Source::File(_) => analysis.file(&mut reader, &mut cap),
     };
     analysis.end(if live { now_us() } else { reader.last_ts });
     (reader.summarise(&analysis.table), error)

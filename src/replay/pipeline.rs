@@ -1,7 +1,7 @@
 //! From libpcap's packets to reports, in two halves: the [`Reader`] decodes frames and drops the packets
 //! of flows already known to be ignored; the [`Analysis`] runs the flow table (reassembly, sessions) and
-//! the diagnosis. A file is read on a thread of its own, a batch or a few ahead of the analysis; a live
-//! interface is read and analysed on one thread, packet by packet. Either way the analysis sees the same
+//! the diagnosis. A file is read on a thread of its own, a batch or a few ahead of the analysis; standard
+//! input and a live interface are read and analysed on one thread, packet by packet. Either way the analysis sees the same
 //! packets in the same order with the same numbers, so the reports are the same.
 
 use std::ops::Range;
@@ -15,7 +15,7 @@ use crate::report::ConnectionReport;
 
 /// A batch is handed over when it holds this many payload bytes or [`BATCH_ITEMS`] packets.
 pub const BATCH_BYTES: usize = 256 * 1024;
-pub const BATCH_ITEMS: usize = 4096;
+pub const BATCH_ITEMS: usize = 1024;
 /// Batches in flight from the reader to the analysis: the read-ahead is bounded by about this many times
 /// [`BATCH_BYTES`] (plus one packet).
 pub const BATCHES_IN_FLIGHT: usize = 4;
@@ -289,8 +289,9 @@ impl Analysis<'_> {
         })
     }
 
-    /// A live interface: packets as they come, idle flows finished on the wall clock when it is quiet.
-    pub fn live<T: pcap::Activated + ?Sized>(
+    /// On this thread, each packet analysed as soon as it is read: a live interface (idle flows are then
+    /// finished on the wall clock when it is quiet, and `--for` ends it) or standard input.
+    pub fn packet_by_packet<T: pcap::Activated + ?Sized>(
         &mut self,
         reader: &mut Reader,
         cap: &mut pcap::Capture<T>,

@@ -21,7 +21,8 @@
 #        (a) rdpdiag probe --json $RDPDIAG_ARGS --targets-file FILE
 #        (b) nmap -d -Pn -n -p 3389 --script rdp-enum-encryption,rdp-ntlm-info -oX FILE -iL FILE
 #      (`-d` makes rdp-enum-encryption print the RDP_NEG failure codes; without it they are not shown);
-#      RUN_NMAP=0 skips nmap (rdpdiag alone, e.g. to compare its options; no correctness comparison);
+#      NMAP_ARGS adds nmap options (e.g. "--max-parallelism 256": NSE lets only 20 script threads hold
+#      open sockets by default); RUN_NMAP=0 skips nmap (rdpdiag alone, e.g. to compare its options; no correctness comparison);
 #   5. compares the answers per address with each other and with what each server really is (the lab's
 #      behaviour, the xrdp configuration): supported security protocols, NLA, RDP_NEG failure codes, TLS
 #      versions, NTLM info. Prints the timing table and the correctness comparison, and writes both to
@@ -42,6 +43,7 @@ N="${N:-64}"
 LAB_SECONDS="${LAB_SECONDS:-900}"
 XRDP_FORK="${XRDP_FORK:-true}"
 RUN_NMAP="${RUN_NMAP:-1}"
+NMAP_ARGS="${NMAP_ARGS:-}"
 RDPDIAG_ARGS="${RDPDIAG_ARGS:-}"
 LAB_MIX="${LAB_MIX:-}"
 OUT="${OUT:-$(mktemp -d /tmp/probe-vs-nmap.XXXXXX)}"
@@ -136,7 +138,8 @@ set +e
 rdpdiag_rc=$?
 nmap_rc=skipped
 if [[ "$RUN_NMAP" == 1 ]]; then
-  /usr/bin/time -v -o "$OUT/nmap.time" nmap -d -Pn -n -p 3389 \
+  # shellcheck disable=SC2086 # NMAP_ARGS is a list of options
+  /usr/bin/time -v -o "$OUT/nmap.time" nmap -d -Pn -n -p 3389 $NMAP_ARGS \
     --script rdp-enum-encryption,rdp-ntlm-info -oX "$OUT/nmap.xml" -iL "$OUT/targets.txt" \
     >"$OUT/nmap.log" 2>&1
   nmap_rc=$?
@@ -144,6 +147,6 @@ fi
 set -e
 echo "rdpdiag exit $rdpdiag_rc (1: problems found), nmap exit $nmap_rc" >"$OUT/exit.txt"
 
-echo "xrdp fork=$XRDP_FORK; lab mix: ${LAB_MIX:-default}" >"$OUT/setup.txt"
+echo "xrdp fork=$XRDP_FORK; lab mix: ${LAB_MIX:-default}; nmap extra options: ${NMAP_ARGS:-none}" >"$OUT/setup.txt"
 python3 "$here/benches/probe_vs_nmap_compare.py" "$OUT" "$commit" "$RDPDIAG_ARGS" | tee "$OUT/report.md"
 echo "(files in $OUT)"

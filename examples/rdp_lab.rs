@@ -9,7 +9,9 @@
 //! turn: RDP_NEG_FAILURE codes 1–6 and an unknown 7, SSL selected whatever was offered and a real TLS
 //! handshake (rustls, a self-signed certificate from `openssl req`), standard RDP security selected, SSL
 //! selected then a hang-up after the ClientHello, RST after the request, silence. `--mix a,b,…` gives
-//! another mix by name. Prints one line per listener (`address:port behaviour`) once all are bound, then
+//! another mix by name, each name optionally weighted (`select-ssl-tls*10,silent`: ten SSL servers, then
+//! one silent, in turn); `nla-challenge` (HYBRID selected, TLS, an NTLM CHALLENGE) is available by name.
+//! Addresses run on across octets (127.0.0.255, 127.0.1.0, …), so thousands fit. Prints one line per listener (`address:port behaviour`) once all are bound, then
 //! serves until killed or for `--for SECONDS`. Only 127.0.0.0/8 addresses are accepted.
 //!
 //! The behaviours are those of `tests/probe_scripted.rs` (the same file, `tests/common/scripted_server.rs`).
@@ -63,6 +65,7 @@ fn by_name(name: &str) -> Option<Behaviour> {
         Behaviour::Drip,
         Behaviour::Endless,
         Behaviour::GiantLength,
+        Behaviour::NlaChallenge,
     ]);
     all.into_iter().find(|b| b.name() == name)
 }
@@ -77,10 +80,22 @@ fn main() {
     let mix = if args.mix.is_empty() {
         default_mix()
     } else {
-        args.mix
-            .iter()
-            .map(|n| by_name(n).unwrap_or_else(|| fail(format!("unknown behaviour {n}"))))
-            .collect()
+        let mut mix = Vec::new();
+        for item in &args.mix {
+            let (n, weight) = match item.split_once('*') {
+                Some((n, w)) => (
+                    n,
+                    w.parse::<usize>()
+                        .ok()
+                        .filter(|w| *w > 0)
+                        .unwrap_or_else(|| fail(format!("bad weight in {item}"))),
+                ),
+                None => (item.as_str(), 1),
+            };
+            let b = by_name(n).unwrap_or_else(|| fail(format!("unknown behaviour {n}")));
+            mix.extend(std::iter::repeat_n(b, weight));
+        }
+        mix
     };
     let first = u32::from(args.first);
     let last = first.saturating_add(args.count.saturating_sub(1));
@@ -109,7 +124,8 @@ fn main() {
                 let listener = tokio::net::TcpListener::bind(addr)
                     .await
                     .unwrap_or_else(|e| fail(format!("bind {addr}: {e}")));
-                let acceptor = (b == Behaviour::SslHandshake).then(|| tls.clone());
+                let acceptor = matches!(b, Behaviour::SslHandshake | Behaviour::NlaChallenge)
+                    .then(|| tls.clone());
                 scripted_server::spawn_listener(listener, b, acceptor);
                 lines.push_str(&format!("{addr} {}\n", b.name()));
             }

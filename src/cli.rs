@@ -72,9 +72,10 @@ enum Command {
         /// Allow ranges of more than 256 addresses.
         #[arg(long)]
         force: bool,
-        /// Targets probed at once.
-        #[arg(long, value_name = "N", default_value_t = 32)]
-        concurrency: usize,
+        /// Targets probed at once (default: up to 256, fewer when the open-file limit is low; each
+        /// target holds up to 4 connections).
+        #[arg(long, value_name = "N")]
+        concurrency: Option<usize>,
         /// TCP connect timeout, seconds.
         #[arg(long, value_name = "SECONDS", default_value_t = 3.0)]
         connect_timeout: f64,
@@ -216,7 +217,7 @@ pub fn run() -> ExitCode {
                 return fail("probe", "timeouts must be positive numbers of seconds");
             };
             let opts = rdpdiag::probe::ProbeOptions {
-                concurrency,
+                concurrency: concurrency.unwrap_or_else(rdpdiag::probe::auto_concurrency),
                 connect_timeout,
                 step_timeout,
                 deadline,

@@ -17,6 +17,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("hexinput", hexinput),
     ("packet", packet),
     ("reasm", reasm),
+    ("flows", flows),
     ("tls_record", tls_record),
     ("tls_handshake", tls_handshake),
     ("sslv2", sslv2),
@@ -107,6 +108,141 @@ fn decode_packet(
         || s.bytes_pending > MAX_FRAGMENT_SETS * MAX_FRAGMENT_BYTES
     {
         panic!("fragment reassembly past its limits");
+    }
+}
+
+/// The flow table behind the read-ahead filter (`replay::pipeline`), without threads: every segment goes
+/// at once to a plain table, and through an `IgnoredFilter` to a second table that sees it only after a
+/// lag taken from the input, the filter learning that table's marks as late as that. Both tables must
+/// report the same connections, in the same order, with the same counters. The input is 4 bytes a
+/// segment: endpoints and payload kind, TCP flags, a time step (255: past the idle timeout), and the
+/// sequence step and the lag.
+#[allow(clippy::panic)]
+pub fn flows(data: &[u8]) {
+    use crate::replay::flows::{FinishedFlow, FlowOptions, FlowTable, IgnoredFilter, Sorted};
+    use crate::replay::packet::{TcpFlags, TcpSegment};
+    use std::collections::VecDeque;
+    use std::net::SocketAddr;
+
+    enum Late {
+        Seg(TcpSegment<'static>, i64, u64),
+        Tick(i64),
+    }
+    const PAYLOADS: [&[u8]; 8] = [
+        b"",
+        // Connection Request (SSL|HYBRID) and Confirm (SSL), MS-RDPBCGR 4.1.1 / 4.1.2 shapes.
+        b"\x03\x00\x00\x13\x0e\xe0\x00\x00\x00\x00\x00\x01\x00\x08\x00\x03\x00\x00\x00",
+        b"\x03\x00\x00\x13\x0e\xd0\x00\x00\x12\x34\x00\x02\x00\x08\x00\x01\x00\x00\x00",
+        b"\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00",
+        b"GET / HTTP/1.1\r\n\r\n",
+        b"\x03\x00",
+        b"\x05\x01\x00",
+        b"\x15\x03\x03\x00\x02\x02\x28",
+    ];
+    let endpoints: [SocketAddr; 6] = [
+        SocketAddr::from(([10, 0, 0, 1], 40000)),
+        SocketAddr::from(([10, 0, 0, 2], 40001)),
+        SocketAddr::from(([10, 0, 0, 1], 40002)),
+        SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 40003)),
+        SocketAddr::from(([10, 0, 0, 9], 3389)),
+        SocketAddr::from(([10, 0, 0, 9], 8080)),
+    ];
+    let opts = FlowOptions {
+        idle_timeout_us: 5_000_000,
+        syn_timeout_us: 1_000_000,
+        ..FlowOptions::default()
+    };
+    let mut plain = FlowTable::new(opts.clone());
+    let mut lagging = FlowTable::new(opts.clone());
+    lagging.keep_marks();
+    let mut filter = IgnoredFilter::new(&opts);
+    let (mut want, mut got): (Vec<FinishedFlow>, Vec<FinishedFlow>) = (Vec::new(), Vec::new());
+    let mut queue: VecDeque<(Late, u64)> = VecDeque::new();
+    let mut seqs = [0u32; 12];
+    let (mut ts, mut number) = (1_000_000i64, 0u64);
+    let deliver = |queue: &mut VecDeque<(Late, u64)>,
+                   keep: usize,
+                   lagging: &mut FlowTable,
+                   filter: &mut IgnoredFilter,
+                   got: &mut Vec<FinishedFlow>| {
+        while queue.len() > keep {
+            let Some((late, n)) = queue.pop_front() else {
+                break;
+            };
+            match late {
+                Late::Seg(seg, ts, n) => lagging.segment(&seg, ts, n, &mut |f| got.push(f)),
+                Late::Tick(ts) => lagging.tick(ts, &mut |f| got.push(f)),
+            }
+            filter.learn(&lagging.take_marks(), n);
+        }
+    };
+    for chunk in data.chunks_exact(4) {
+        let [what, flags, step, lag] = [chunk[0], chunk[1], chunk[2], chunk[3]];
+        number += 1;
+        ts += if step == 255 {
+            6_000_000
+        } else {
+            i64::from(step) * 10_000
+        };
+        let client = usize::from(what & 3);
+        let server = 4 + usize::from(what >> 2 & 1);
+        let to_server = what & 8 == 0;
+        let payload = PAYLOADS[usize::from(what >> 5)];
+        let (src, dst) = if to_server {
+            (endpoints[client], endpoints[server])
+        } else {
+            (endpoints[server], endpoints[client])
+        };
+        let slot = ((client * 2 + server - 4) * 2 + usize::from(!to_server)) % 12;
+        let seq = match lag & 3 {
+            1 => seqs[slot].wrapping_sub(u32::try_from(payload.len()).unwrap_or(0)),
+            2 => seqs[slot].wrapping_add(1000),
+            _ => seqs[slot],
+        };
+        let flags = TcpFlags(flags & 0x1f);
+        seqs[slot] = seq
+            .wrapping_add(u32::try_from(payload.len()).unwrap_or(0))
+            .wrapping_add(u32::from(
+                flags.contains(TcpFlags::SYN) || flags.contains(TcpFlags::FIN),
+            ));
+        let seg = TcpSegment {
+            src,
+            dst,
+            seq,
+            ack: 0,
+            flags,
+            window: 0,
+            payload,
+        };
+        plain.segment(&seg, ts, number, &mut |f| want.push(f));
+        match filter.sort(&seg, ts, number) {
+            Sorted::Needed => queue.push_back((Late::Seg(seg, ts, number), number)),
+            Sorted::Tick => queue.push_back((Late::Tick(ts), number)),
+            Sorted::Dropped => {}
+        }
+        deliver(
+            &mut queue,
+            usize::from(lag >> 2),
+            &mut lagging,
+            &mut filter,
+            &mut got,
+        );
+    }
+    deliver(&mut queue, 0, &mut lagging, &mut filter, &mut got);
+    plain.end(ts, &mut |f| want.push(f));
+    lagging.end(ts, &mut |f| got.push(f));
+    let mut lagging_stats = lagging.stats.clone();
+    lagging_stats.tcp_segments += filter.dropped;
+    if lagging_stats != plain.stats || got.len() != want.len() {
+        panic!(
+            "the filtered table differs: {lagging_stats:?} vs {:?}",
+            plain.stats
+        );
+    }
+    for (g, w) in got.iter().zip(&want) {
+        if (g.client, g.server) != (w.client, w.server) || g.observation != w.observation {
+            panic!("the filtered table reports differently:\n{g:?}\n{w:?}");
+        }
     }
 }
 

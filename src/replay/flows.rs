@@ -864,8 +864,20 @@ pub struct IgnoredFilter {
     syns_in_flight: foldhash::HashMap<FilterKey, u64>,
     max_flows: usize,
     idle_timeout_us: i64,
+    /// The latest segment's time so far: dropped segments that start a new second become ticks.
+    last_ts: i64,
     /// Segments dropped here (the table counts the others).
     pub dropped: u64,
+}
+
+/// What becomes of a segment at the filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sorted {
+    /// The table needs it.
+    Needed,
+    /// Dropped, but it starts a new second of capture time: the table gets a tick at its time.
+    Tick,
+    Dropped,
 }
 
 /// A flow as the filter knows it.
@@ -904,12 +916,27 @@ impl IgnoredFilter {
             syns_in_flight: foldhash::HashMap::default(),
             max_flows: opts.max_flows.max(1),
             idle_timeout_us: opts.idle_timeout_us,
+            last_ts: 0,
             dropped: 0,
         }
     }
 
-    /// Whether the table needs this segment (packet `packet`, time `ts`).
-    pub fn wants(&mut self, seg: &TcpSegment<'_>, ts: i64, packet: u64) -> bool {
+    /// Sorts one segment (packet `packet`, time `ts`): needed by the table, or dropped (with a tick when
+    /// the table's clock must still see its time).
+    pub fn sort(&mut self, seg: &TcpSegment<'_>, ts: i64, packet: u64) -> Sorted {
+        let new_second = sweep_due(self.last_ts, ts);
+        self.last_ts = self.last_ts.max(ts);
+        if self.wants(seg, ts, packet) {
+            Sorted::Needed
+        } else if new_second {
+            Sorted::Tick
+        } else {
+            Sorted::Dropped
+        }
+    }
+
+    /// Whether the table needs this segment.
+    fn wants(&mut self, seg: &TcpSegment<'_>, ts: i64, packet: u64) -> bool {
         let key = FilterKey::of(seg.src, seg.dst);
         let flags = seg.flags;
         if flags.contains(super::packet::TcpFlags::SYN)

@@ -8,7 +8,7 @@ use std::ops::Range;
 use std::sync::mpsc;
 use std::time::Instant;
 
-use super::flows::{sweep_due, FinishedFlow, FlowTable, IgnoredFilter, Mark};
+use super::flows::{FinishedFlow, FlowTable, IgnoredFilter, Mark, Sorted};
 use super::packet::{Decoded, Decoder, IcmpUnreachable, LinkType, TcpFlags, TcpSegment};
 use super::{now_us, report_flow, ts_us, Progress, ReplayError, ReplayOptions, ReplayStats};
 use crate::report::ConnectionReport;
@@ -92,8 +92,6 @@ pub(super) struct Reader {
     progress: Progress,
     pub stats: ReplayStats,
     pub last_ts: i64,
-    /// The latest TCP segment's time so far, for the ticks.
-    last_segment_ts: i64,
 }
 
 impl Reader {
@@ -106,7 +104,6 @@ impl Reader {
             progress,
             stats: ReplayStats::default(),
             last_ts: 0,
-            last_segment_ts: 0,
         }
     }
 
@@ -122,16 +119,11 @@ impl Reader {
         }
         match self.decoder.decode(self.link, data, ts) {
             Ok(Decoded::Tcp(seg)) => {
-                let new_second = sweep_due(self.last_segment_ts, ts);
-                self.last_segment_ts = self.last_segment_ts.max(ts);
-                if self
-                    .filter
-                    .as_mut()
-                    .is_none_or(|f| f.wants(&seg, ts, number))
-                {
-                    batch.push_tcp(&seg, ts, number);
-                } else if new_second {
-                    batch.items.push((Item::Tick, ts, number));
+                let sorted = self.filter.as_mut().map(|f| f.sort(&seg, ts, number));
+                match sorted.unwrap_or(Sorted::Needed) {
+                    Sorted::Needed => batch.push_tcp(&seg, ts, number),
+                    Sorted::Tick => batch.items.push((Item::Tick, ts, number)),
+                    Sorted::Dropped => {}
                 }
             }
             Ok(Decoded::IcmpUnreachable(icmp)) => batch.items.push((Item::Icmp(icmp), ts, number)),

@@ -10,9 +10,10 @@ use rdpdiag::decode::{decode, Layer, Verdict};
 use rdpdiag::hexinput::parse_hex_input;
 use rdpdiag::replay::flows::FlowOptions;
 use rdpdiag::replay::{replay_source, ReplayOptions, Source};
+use rdpdiag::report::attempts::{Attempt, Attempts};
 use rdpdiag::report::{
-    write_connection_json, write_connection_text, write_summary_json, write_summary_text,
-    ConnectionReport, Expectation, Style, Summary,
+    write_attempt_json, write_attempt_text, write_connection_json, write_connection_text,
+    write_summary_json, write_summary_text, ConnectionReport, Expectation, Style, Summary,
 };
 
 #[derive(Parser)]
@@ -392,6 +393,19 @@ fn run_replay(sources: &[Source], opts: ReplayOptions, args: &ReportArgs) -> Exi
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let mut broken_pipe = false;
+    let mut attempts = Attempts::new();
+    let write_attempts = |done: Vec<Attempt>, summary: &mut Summary, out: &mut dyn Write| {
+        let mut written = Ok(());
+        for a in &done {
+            summary.add_attempt(a);
+            written = written.and_then(|()| match (args.json, args.quiet) {
+                (_, true) => Ok(()),
+                (true, false) => write_attempt_json(a, out),
+                (false, false) => write_attempt_text(a, &style, out),
+            });
+        }
+        written
+    };
     for source in sources {
         let mut sink = |r: ConnectionReport| {
             summary.add(&r, expect.as_ref());
@@ -399,7 +413,8 @@ fn run_replay(sources: &[Source], opts: ReplayOptions, args: &ReportArgs) -> Exi
                 (_, true) => Ok(()),
                 (true, false) => write_connection_json(&r, &mut out),
                 (false, false) => write_connection_text(&r, &style, &mut out),
-            };
+            }
+            .and_then(|()| write_attempts(attempts.add(&r), &mut summary, &mut out));
             if written.is_err() {
                 broken_pipe = true;
             }
@@ -421,11 +436,19 @@ fn run_replay(sources: &[Source], opts: ReplayOptions, args: &ReportArgs) -> Exi
             return ExitCode::SUCCESS;
         }
     }
-    let written = if args.json {
-        write_summary_json(&summary, &mut out)
-    } else {
-        write_summary_text(&summary, &style, &mut out)
-    };
+    if attempts.limit_hits > 0 {
+        summary.notes.push(format!(
+            "more than {} attempts open at once: tries were grouped only within each batch of them",
+            rdpdiag::report::attempts::MAX_OPEN_ATTEMPTS
+        ));
+    }
+    let written = write_attempts(attempts.finish(), &mut summary, &mut out).and_then(|()| {
+        if args.json {
+            write_summary_json(&summary, &mut out)
+        } else {
+            write_summary_text(&summary, &style, &mut out)
+        }
+    });
     if let Err(e) = written.and_then(|()| out.flush()) {
         if e.kind() != io::ErrorKind::BrokenPipe {
             return fail("standard output", e);

@@ -458,3 +458,63 @@ fn standard_input_reports_each_connection_as_it_ends() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(1));
 }
+
+/// A client's retry with a smaller offer is one attempt: zeek__rdp-proprietary-encryption.pcap asks for
+/// SSL, is refused (SSL_NOT_ALLOWED_BY_SERVER), and 2.6 s later connects with standard RDP security.
+#[test]
+fn a_fallback_retry_is_reported_as_one_attempt() {
+    let out = run(
+        &[
+            "replay",
+            "--json",
+            &fixture("zeek__rdp-proprietary-encryption.pcap"),
+        ],
+        None,
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = lines.iter().map(|v| v["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["connection", "connection", "attempt", "summary"]);
+    let a = &lines[2];
+    assert_eq!(a["client"], "172.21.128.16");
+    assert_eq!(a["server"], "10.226.24.52:3389");
+    assert_eq!(a["outcome"], "established");
+    assert_eq!(a["verdict"], "healthy");
+    assert_eq!(a["recovered"], true);
+    assert_eq!(a["fallback"], "SSL -> RDP");
+    let tries: Vec<(&str, &str)> = a["tries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["client"].as_str().unwrap(),
+                t["verdict"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        tries,
+        [
+            ("172.21.128.16:1311", "neg-ssl-not-allowed"),
+            ("172.21.128.16:1312", "healthy")
+        ]
+    );
+    assert_eq!(a["tries"][1]["t_us"], 2_584_012);
+    assert_eq!(lines[3]["attempts_with_retries"], 1);
+    assert_eq!(lines[3]["attempts_recovered"], 1);
+    // The text report says the same; the exit code still counts the failed connection.
+    let text = run(
+        &["replay", &fixture("zeek__rdp-proprietary-encryption.pcap")],
+        None,
+    );
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        stdout.contains("attempt 172.21.128.16 -> 10.226.24.52:3389  2 tries")
+            && stdout.contains("offers SSL -> RDP  ESTABLISHED on try 2"),
+        "{stdout}"
+    );
+    assert_eq!(text.status.code(), Some(1));
+}

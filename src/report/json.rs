@@ -5,6 +5,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use super::attempts::Attempt;
 use super::{outcome_name, ConnectionReport, Summary};
 use crate::diagnose::Finding;
 use crate::session::{Entry, Stage};
@@ -77,6 +78,67 @@ fn connection_json(r: &ConnectionReport) -> ConnectionJson<'_> {
             server_bytes: r.observation.server_bytes,
         }
     }
+}
+
+#[derive(Serialize)]
+struct AttemptJson<'a> {
+    schema: &'static str,
+    kind: &'static str,
+    source: &'a str,
+    /// The client's address; each try has its own port.
+    client: &'a str,
+    server: &'a str,
+    outcome: &'static str,
+    verdict: &'static str,
+    recovered: bool,
+    span_us: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fallback: Option<String>,
+    tries: Vec<TryJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct TryJson<'a> {
+    client: &'a str,
+    /// Microseconds after the attempt's first try started.
+    t_us: i64,
+    duration_us: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    requested: Option<&'a str>,
+    outcome: &'static str,
+    verdict: &'static str,
+}
+
+/// An attempt of several tries (replay): one object of kind `attempt`, after its connections.
+pub fn write_attempt_json(a: &Attempt, out: &mut dyn Write) -> io::Result<()> {
+    let start = a.tries.first().map_or(0, |t| t.start_us);
+    line(
+        out,
+        &AttemptJson {
+            schema: SCHEMA,
+            kind: "attempt",
+            source: &a.source,
+            client: &a.client,
+            server: &a.server,
+            outcome: outcome_name(a.outcome()),
+            verdict: a.verdict(),
+            recovered: a.recovered(),
+            span_us: a.span_us(),
+            fallback: a.fallback(),
+            tries: a
+                .tries
+                .iter()
+                .map(|t| TryJson {
+                    client: &t.client,
+                    t_us: t.start_us.saturating_sub(start),
+                    duration_us: t.end_us.saturating_sub(t.start_us),
+                    requested: t.requested.as_deref(),
+                    outcome: outcome_name(t.outcome),
+                    verdict: t.verdict,
+                })
+                .collect(),
+        },
+    )
 }
 
 pub fn write_summary_json(s: &Summary, out: &mut dyn Write) -> io::Result<()> {

@@ -2,6 +2,7 @@
 //! findings) or as JSON Lines (schema `rdpdiag/1`), then a summary. Renderers write to any `io::Write`.
 //! `--expect` and the exit code are decided here, the same way for every driver.
 
+pub mod attempts;
 mod json;
 pub mod target;
 mod text;
@@ -13,8 +14,11 @@ use serde::Serialize;
 use crate::diagnose::{Diagnosis, Outcome, Severity};
 use crate::session::Observation;
 
-pub use json::{write_connection_json, write_connection_json_value, write_summary_json, SCHEMA};
-pub use text::{write_connection_text, write_summary_text, Style};
+pub use json::{
+    write_attempt_json, write_connection_json, write_connection_json_value, write_summary_json,
+    SCHEMA,
+};
+pub use text::{write_attempt_text, write_connection_text, write_summary_text, Style};
 
 /// One connection: where it came from, what was seen, what it means.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +73,16 @@ pub struct Summary {
     /// Limits that were hit and other notes from the driver.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Attempts of several connections (replay, [`attempts`]), and of them those that ended established
+    /// after a failed try.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub attempts_with_retries: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub attempts_recovered: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Summary {
@@ -101,6 +115,12 @@ impl Summary {
                 ));
             }
         }
+    }
+
+    /// Counts an attempt of several tries (its connections are counted one by one already).
+    pub fn add_attempt(&mut self, attempt: &attempts::Attempt) {
+        self.attempts_with_retries += 1;
+        self.attempts_recovered += usize::from(attempt.recovered());
     }
 
     /// Counts a probed target by its verdict (`healthy` counts as established).

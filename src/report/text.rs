@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 
+use super::attempts::Attempt;
 use super::{connection_name, ConnectionReport, Summary};
 use crate::diagnose::duration_text as ms;
 use crate::diagnose::{Confidence, Finding, Outcome, Severity};
@@ -396,6 +397,41 @@ pub fn write_connection_text(
     writeln!(out)
 }
 
+/// An attempt of several tries: one line for the attempt, one per try.
+pub fn write_attempt_text(a: &Attempt, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+    let n = a.tries.len();
+    let how = match a.outcome() {
+        Outcome::Established if a.recovered() => style.green(&format!("ESTABLISHED on try {n}")),
+        Outcome::Established => style.green("ESTABLISHED"),
+        Outcome::Failed => style.red(&format!("FAILED on every try: {}", a.verdict())),
+        Outcome::Incomplete => style.yellow(&format!("INCOMPLETE after {n} tries")),
+    };
+    let fallback = a
+        .fallback()
+        .map(|f| format!("; offers {f}"))
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "{} {}  {n} tries in {}{fallback}  {how}",
+        style.bold("attempt"),
+        style.bold(&format!("{} -> {}", a.client, a.server)),
+        ms(a.span_us()),
+    )?;
+    let start = a.tries.first().map_or(0, |t| t.start_us);
+    for (i, t) in a.tries.iter().enumerate() {
+        writeln!(
+            out,
+            "  try {:<2} {:>9}  {:<24} {:<16} {}",
+            i + 1,
+            ms(t.start_us.saturating_sub(start)),
+            t.client,
+            t.requested.as_deref().unwrap_or("-"),
+            t.verdict
+        )?;
+    }
+    writeln!(out)
+}
+
 pub fn write_summary_text(s: &Summary, style: &Style, out: &mut dyn Write) -> io::Result<()> {
     let outcomes: Vec<String> = s
         .by_outcome
@@ -424,6 +460,13 @@ pub fn write_summary_text(s: &Summary, style: &Style, out: &mut dyn Write) -> io
         .collect();
     if !adv.is_empty() {
         writeln!(out, "  advisories: {}", adv.join(", "))?;
+    }
+    if s.attempts_with_retries > 0 {
+        writeln!(
+            out,
+            "  attempts of several tries: {} ({} established after a failed try)",
+            s.attempts_with_retries, s.attempts_recovered
+        )?;
     }
     for note in &s.notes {
         writeln!(out, "  note: {note}")?;

@@ -26,6 +26,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("ntlm", ntlm),
     ("early_auth", early_auth),
     ("mcs", mcs),
+    ("rdpeudp", rdpeudp),
 ];
 
 /// Asserts that a parser's leftover is the tail of its input (fuzzing wants a panic when it is not).
@@ -505,4 +506,29 @@ pub fn mcs(data: &[u8]) {
             &wire::mcs::parse_set_error_info(data, security_header_present),
         );
     }
+}
+
+/// MS-RDPEUDP SYN and SYN+ACK datagrams (`wire::rdpeudp`), and the UDP transport tally of the replay
+/// fed with them as datagrams on port 3389.
+pub fn rdpeudp(data: &[u8]) {
+    if let Ok((rest, syn)) = wire::rdpeudp::parse_syn_datagram(data) {
+        check_rest(data, &Ok((rest, ())));
+        let _ = syn.header.flags.to_string();
+        let _ = syn.synex.map(|x| x.version.to_string());
+    }
+    let mut tally = crate::replay::udp::UdpTransports::default();
+    let (a, b) = (
+        std::net::SocketAddr::from(([10, 0, 0, 1], 50000)),
+        std::net::SocketAddr::from(([10, 0, 0, 2], 3389)),
+    );
+    for (n, chunk) in data.chunks(64).enumerate() {
+        let (src, dst) = if n % 2 == 0 { (a, b) } else { (b, a) };
+        let d = crate::replay::packet::UdpDatagram {
+            src,
+            dst,
+            payload: chunk,
+        };
+        tally.datagram(&d, n as u64, |p| p == 3389);
+    }
+    let _ = tally.notes();
 }

@@ -518,3 +518,52 @@ fn a_fallback_retry_is_reported_as_one_attempt() {
     );
     assert_eq!(text.status.code(), Some(1));
 }
+
+/// RDP's UDP transport is listed in the summary's notes (not diagnosed): the corpus's RDPEUDP captures.
+#[test]
+fn rdp_udp_transport_flows_are_listed() {
+    let notes = |file: &str| -> Vec<String> {
+        let out = run(&["replay", "--json", &fixture(file)], None);
+        let summary: serde_json::Value = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|v| v["kind"] == "summary")
+            .unwrap();
+        assert_eq!(summary["connections"], 0, "{file}");
+        summary["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().unwrap().to_string())
+            .collect()
+    };
+    let fail = notes("zeek__rdpeudp-handshake-fail.pcap");
+    assert!(
+        fail[0].contains("1 flow(s)") && fail[0].contains("1 SYN(s) unanswered"),
+        "{fail:?}"
+    );
+    assert!(
+        fail[1].contains("udp 192.168.38.1:63568 -> 192.168.38.102:3389 (from packet 1): 3 SYN(s), version RDPUDP_PROTOCOL_VERSION_2, no SYN+ACK: unanswered; 3 datagram(s)"),
+        "{fail:?}"
+    );
+    let v1 = notes("zeek__rdpeudp-handshake-success.pcap");
+    assert!(
+        v1[1].contains("udp [::1]:61291 -> [::1]:3389 (from packet 1): 1 SYN(s), SYN+ACK at packet 2, version RDPUDP_PROTOCOL_VERSION_2, then the client's datagrams: established; 10 datagram(s)"),
+        "{v1:?}"
+    );
+    let v2 = notes("zeek__rdpeudp2-handshake-success.pcap");
+    assert!(
+        v2[1].contains("version RDPUDP_PROTOCOL_VERSION_3") && v2[1].contains("established"),
+        "{v2:?}"
+    );
+    // Three unrelated captures merged, one picked up mid-stream.
+    let merged = notes("ndpi__rdp2.pcap");
+    assert!(merged[0].contains("3 flow(s)"), "{merged:?}");
+    assert!(
+        merged[2].contains(
+            "udp 10.8.37.100:51652 -> 10.100.2.87:3389 (from packet 7): picked up mid-stream"
+        ),
+        "{merged:?}"
+    );
+    assert_eq!(merged.len(), 4, "{merged:?}");
+}

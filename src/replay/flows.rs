@@ -1018,7 +1018,8 @@ fn start_session(session: &mut Session, first_syn: Option<(i64, u64)>) {
     }
 }
 
-fn is_rdp_port(ports: &[u16], port: u16) -> bool {
+/// 3389, or a port given with `--port`.
+pub fn is_rdp_port(ports: &[u16], port: u16) -> bool {
     port == RDP_PORT || ports.contains(&port)
 }
 

@@ -7,6 +7,7 @@ pub mod ip;
 pub mod packet;
 mod pipeline;
 pub mod reasm;
+pub mod udp;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -237,7 +238,7 @@ fn run<T: pcap::Activated + ?Sized>(
             );
         }
     }
-    let mut reader = Reader::new(name, link, Progress::new(source));
+    let mut reader = Reader::new(name, link, Progress::new(source), opts.flows.ports.clone());
     let mut analysis = Analysis {
         name,
         opts,

@@ -176,6 +176,37 @@ pub struct TcpSegment<'a> {
     pub payload: &'a [u8],
 }
 
+/// One UDP datagram (RFC 768); the payload borrows the frame or the reassembled datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UdpDatagram<'a> {
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    pub payload: &'a [u8],
+}
+
+/// A UDP header and what its length field covers (a length past the bytes captured keeps what there is).
+pub fn parse_udp(
+    src: IpAddr,
+    dst: IpAddr,
+    datagram: &[u8],
+) -> Result<UdpDatagram<'_>, PacketError> {
+    let (Some(sport), Some(dport), Some(len)) =
+        (be16(datagram, 0), be16(datagram, 2), be16(datagram, 4))
+    else {
+        return Err(PacketError::TooShort {
+            layer: "udp",
+            unit: "datagram",
+            len: datagram.len(),
+        });
+    };
+    let end = usize::from(len).clamp(8, datagram.len().max(8));
+    Ok(UdpDatagram {
+        src: SocketAddr::new(src, sport),
+        dst: SocketAddr::new(dst, dport),
+        payload: datagram.get(8..end).unwrap_or_default(),
+    })
+}
+
 /// ICMP destination unreachable (RFC 792, type 3, any code) or ICMPv6 destination unreachable
 /// (RFC 4443 §3.1, type 1, any code) quoting a TCP packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,7 +231,9 @@ pub enum Decoded<'a> {
     FragmentHeld,
     /// A fragment was not stored because a reassembly limit was hit (counted in [`Decoder::stats`]).
     FragmentDropped,
-    /// Not TCP nor an ICMP unreachable quoting TCP (UDP, ARP, ESP, …): dropped on the fast path.
+    /// A UDP datagram (RFC 768): only RDP's UDP transport is looked at (`replay::udp`).
+    Udp(UdpDatagram<'a>),
+    /// Not TCP, UDP nor an ICMP unreachable quoting TCP (ARP, ESP, …): dropped on the fast path.
     Other,
 }
 
@@ -550,6 +583,7 @@ fn transport<'a>(
 ) -> Result<Decoded<'a>, PacketError> {
     match (protocol, src) {
         (proto::TCP, _) => parse_tcp(src, dst, payload).map(Decoded::Tcp),
+        (proto::UDP, _) => parse_udp(src, dst, payload).map(Decoded::Udp),
         (proto::ICMP, IpAddr::V4(_)) => parse_icmpv4(src, payload),
         (proto::ICMPV6, IpAddr::V6(_)) => parse_icmpv6(src, payload),
         _ => Ok(Decoded::Other),
@@ -590,7 +624,10 @@ impl Decoder {
 
     fn ipv4<'a>(&'a mut self, packet: &'a [u8], ts_us: i64) -> Result<Decoded<'a>, PacketError> {
         // Fast path: the protocol byte decides before anything else is read.
-        if !matches!(packet.get(9), None | Some(&proto::TCP) | Some(&proto::ICMP)) {
+        if !matches!(
+            packet.get(9),
+            None | Some(&proto::TCP) | Some(&proto::ICMP) | Some(&proto::UDP)
+        ) {
             return Ok(Decoded::Other);
         }
         let p = ip::parse_ipv4(packet)?;
@@ -614,11 +651,12 @@ impl Decoder {
     }
 
     fn ipv6<'a>(&'a mut self, packet: &'a [u8], ts_us: i64) -> Result<Decoded<'a>, PacketError> {
-        // Fast path: UDP and friends straight after the fixed header.
+        // Fast path: ESP and friends straight after the fixed header.
         if !matches!(
             packet.get(6),
             None | Some(
                 &(proto::TCP
+                    | proto::UDP
                     | proto::ICMPV6
                     | proto::HOP_BY_HOP
                     | proto::ROUTING
@@ -644,6 +682,7 @@ impl Decoder {
                 if !matches!(
                     next_header,
                     proto::TCP
+                        | proto::UDP
                         | proto::ICMPV6
                         | proto::ROUTING
                         | proto::DESTINATION_OPTIONS

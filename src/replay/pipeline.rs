@@ -8,8 +8,9 @@ use std::ops::Range;
 use std::sync::mpsc;
 use std::time::Instant;
 
-use super::flows::{FinishedFlow, FlowTable, IgnoredFilter, Mark, Sorted};
+use super::flows::{is_rdp_port, FinishedFlow, FlowTable, IgnoredFilter, Mark, Sorted};
 use super::packet::{Decoded, Decoder, IcmpUnreachable, LinkType, TcpFlags, TcpSegment};
+use super::udp::UdpTransports;
 use super::{now_us, report_flow, ts_us, Progress, ReplayError, ReplayOptions, ReplayStats};
 use crate::report::ConnectionReport;
 
@@ -92,10 +93,14 @@ pub(super) struct Reader {
     progress: Progress,
     pub stats: ReplayStats,
     pub last_ts: i64,
+    /// RDP's UDP transport, listed in the notes.
+    udp: UdpTransports,
+    /// Ports treated as RDP besides 3389 (`--port`).
+    rdp_ports: Vec<u16>,
 }
 
 impl Reader {
-    pub fn new(source_name: &str, link: LinkType, progress: Progress) -> Self {
+    pub fn new(source_name: &str, link: LinkType, progress: Progress, rdp_ports: Vec<u16>) -> Self {
         Self {
             source_name: source_name.to_string(),
             link,
@@ -104,6 +109,8 @@ impl Reader {
             progress,
             stats: ReplayStats::default(),
             last_ts: 0,
+            udp: UdpTransports::default(),
+            rdp_ports,
         }
     }
 
@@ -127,6 +134,10 @@ impl Reader {
                 }
             }
             Ok(Decoded::IcmpUnreachable(icmp)) => batch.items.push((Item::Icmp(icmp), ts, number)),
+            Ok(Decoded::Udp(d)) => {
+                let ports = &self.rdp_ports;
+                self.udp.datagram(&d, number, |p| is_rdp_port(ports, p));
+            }
             Ok(_) => {}
             Err(e) => {
                 self.stats.undecodable += 1;
@@ -172,6 +183,7 @@ impl Reader {
                 stats.flows.gaps, stats.flows.gap_bytes
             ));
         }
+        stats.notes.extend(self.udp.notes());
         if stats.undecodable > 0 {
             stats.notes.push(format!(
                 "{} packets could not be decoded; first: {}",

@@ -22,6 +22,7 @@ pub mod early_auth;
 pub mod mcs;
 pub mod ntlm;
 pub mod rdp_neg;
+pub mod rdpeudp;
 pub mod tls;
 pub mod tpkt;
 pub mod x224;

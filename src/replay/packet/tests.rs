@@ -675,10 +675,11 @@ fn corpus_frames() {
     assert!(payload.starts_with(&[3, 0, 0, 0x2f]));
 
     let rdp2 = ndpi_rdp2_13();
-    assert_eq!(
-        Decoder::new().decode(LinkType::Ethernet, &rdp2, 0),
-        Ok(Decoded::Other)
-    );
+    match Decoder::new().decode(LinkType::Ethernet, &rdp2, 0) {
+        // RDP's UDP transport: decoded, for replay::udp to list.
+        Ok(Decoded::Udp(u)) => assert!(u.src.port() == 3389 || u.dst.port() == 3389, "{u:?}"),
+        other => panic!("{other:?}"),
+    }
     match network_layer(LinkType::Ethernet, &rdp2).unwrap() {
         Network::Ipv4(p) => assert_eq!(ip::parse_ipv4(p).unwrap().protocol, 17),
         other => panic!("{other:?}"),
@@ -762,13 +763,23 @@ fn not_ip_is_other() {
         d.decode(LinkType::Null, &h("07000000 45"), 0),
         Ok(Decoded::Other)
     );
-    // UDP over IPv4 and IPv6: the protocol byte alone decides, even if the rest is short.
+    // GRE over IPv4 and IPv6: the protocol byte alone decides, even if the rest is short.
+    let mut gre = ipv4_tcp();
+    gre[9] = 47;
+    assert_eq!(d.decode(LinkType::Raw, &gre[..12], 0), Ok(Decoded::Other));
+    let mut gre6 = ipv6_tcp();
+    gre6[6] = 47;
+    assert_eq!(d.decode(LinkType::Raw, &gre6[..8], 0), Ok(Decoded::Other));
+    // UDP is decoded: ports from its header, the payload as far as its length says.
     let mut udp = ipv4_tcp();
     udp[9] = 17;
-    assert_eq!(d.decode(LinkType::Raw, &udp[..12], 0), Ok(Decoded::Other));
-    let mut udp6 = ipv6_tcp();
-    udp6[6] = 17;
-    assert_eq!(d.decode(LinkType::Raw, &udp6[..8], 0), Ok(Decoded::Other));
+    let ihl = usize::from(udp[0] & 0x0f) * 4;
+    udp[ihl + 4] = 0;
+    udp[ihl + 5] = 10; // length 10: two payload bytes
+    match d.decode(LinkType::Raw, &udp, 0) {
+        Ok(Decoded::Udp(u)) => assert_eq!(u.payload.len(), 2, "{u:?}"),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
@@ -1046,13 +1057,13 @@ fn fragment_limits_are_counted() {
 
 #[test]
 fn fragments_of_other_protocols_are_not_held() {
-    let mut udp = v4_fragment(1, 0, true, &[0; 8]);
-    udp[9] = 17;
+    let mut gre = v4_fragment(1, 0, true, &[0; 8]);
+    gre[9] = 47;
     let mut d = Decoder::new();
-    assert_eq!(d.decode(LinkType::Ipv4, &udp, 0), Ok(Decoded::Other));
-    let mut udp6 = v6_fragment(1, 0, true, &[0; 8]);
-    udp6[40] = 17;
-    assert_eq!(d.decode(LinkType::Ipv6, &udp6, 0), Ok(Decoded::Other));
+    assert_eq!(d.decode(LinkType::Ipv4, &gre, 0), Ok(Decoded::Other));
+    let mut gre6 = v6_fragment(1, 0, true, &[0; 8]);
+    gre6[40] = 47;
+    assert_eq!(d.decode(LinkType::Ipv6, &gre6, 0), Ok(Decoded::Other));
     assert_eq!(d.stats(), DecoderStats::default());
 }
 

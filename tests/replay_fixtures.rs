@@ -9,14 +9,19 @@ fn fixture(name: &str) -> String {
     format!("{}/fixtures/pcaps/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
-fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rdpdiag"))
+/// The binary with `args`, its standard streams piped.
+fn spawn(args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_rdpdiag"))
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = spawn(args);
     let mut input = child.stdin.take().unwrap();
     input.write_all(stdin.unwrap_or_default()).unwrap();
     drop(input);
@@ -427,13 +432,7 @@ fn a_flow_given_up_at_the_hold_limit_is_said_in_the_summary() {
 #[test]
 fn standard_input_reports_each_connection_as_it_ends() {
     use std::io::BufRead;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rdpdiag"))
-        .args(["replay", "--json", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(&["replay", "--json", "-"]);
     let mut input = child.stdin.take().unwrap();
     input
         .write_all(&std::fs::read(fixture("ndpi__tcp_scan.pcapng")).unwrap())

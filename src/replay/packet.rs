@@ -142,18 +142,8 @@ impl std::ops::BitOr for TcpFlags {
 /// `SYN|ACK`; no flag at all prints as `0x0`.
 impl std::fmt::Display for TcpFlags {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut first = true;
-        for (flag, name) in TcpFlags::NAMES {
-            if self.contains(flag) {
-                f.write_str(if first { "" } else { "|" })?;
-                f.write_str(name)?;
-                first = false;
-            }
-        }
-        if first {
-            f.write_str("0x0")?;
-        }
-        Ok(())
+        let names = TcpFlags::NAMES.map(|(flag, name)| (u64::from(flag.0), name));
+        crate::wire::write_flags(f, u64::from(self.0), names)
     }
 }
 

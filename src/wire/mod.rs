@@ -135,6 +135,30 @@ pub fn take_n(i: &[u8], n: usize) -> WireResult<'_, &[u8]> {
 }
 
 /// Writes an open protocol value: its spec name when it has one, else hex.
+/// A flag set as its known names joined by `|`, then any bits without a name in hex (`SYN|ACK|0x8000`);
+/// no bit at all is `0x0`. Shared by every flag type, so they all read the same way.
+pub fn write_flags(
+    f: &mut std::fmt::Formatter<'_>,
+    bits: u64,
+    names: impl IntoIterator<Item = (u64, &'static str)>,
+) -> std::fmt::Result {
+    let mut rest = bits;
+    let mut first = true;
+    for (bit, name) in names {
+        if bit != 0 && bits & bit == bit {
+            f.write_str(if first { "" } else { "|" })?;
+            f.write_str(name)?;
+            rest &= !bit;
+            first = false;
+        }
+    }
+    if rest != 0 || first {
+        f.write_str(if first { "" } else { "|" })?;
+        write!(f, "{rest:#x}")?;
+    }
+    Ok(())
+}
+
 pub(crate) fn write_named(
     f: &mut std::fmt::Formatter<'_>,
     name: Option<&'static str>,

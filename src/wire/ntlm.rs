@@ -114,11 +114,10 @@ impl std::ops::BitOr for NegotiateFlags {
 
 impl std::fmt::Display for NegotiateFlags {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut parts: Vec<String> = self.names().into_iter().map(str::to_owned).collect();
-        if self.unknown_bits() != 0 || parts.is_empty() {
-            parts.push(format!("{:#x}", self.unknown_bits()));
-        }
-        f.write_str(&parts.join("|"))
+        let names = Self::NAMED
+            .iter()
+            .map(|(bit, name)| (u64::from(*bit), *name));
+        super::write_flags(f, u64::from(self.0), names)
     }
 }
 

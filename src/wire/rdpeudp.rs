@@ -7,7 +7,7 @@
 
 use nom::number::complete::{be_u16, be_u32};
 
-use super::{fail, take_n, write_named, WireError, WireResult};
+use super::{fail, take_n, write_flags, write_named, WireError, WireResult};
 
 /// RDPUDP_FEC_HEADER uFlags (2.2.2.1). Unknown bits are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -52,21 +52,8 @@ impl UdpFlags {
 impl std::fmt::Display for UdpFlags {
     /// `SYN|CORRELATION_ID|SYNEX`; unknown bits in hex.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut rest = self.0;
-        let mut first = true;
-        for (flag, name) in Self::NAMES {
-            if self.contains(flag) {
-                f.write_str(if first { "" } else { "|" })?;
-                f.write_str(name)?;
-                rest &= !flag.0;
-                first = false;
-            }
-        }
-        if rest != 0 || first {
-            f.write_str(if first { "" } else { "|" })?;
-            write!(f, "{rest:#06x}")?;
-        }
-        Ok(())
+        let names = Self::NAMES.map(|(flag, name)| (u64::from(flag.0), name));
+        write_flags(f, u64::from(self.0), names)
     }
 }
 
@@ -305,7 +292,7 @@ mod tests {
             }))
         ));
         assert_eq!(UdpFlags(0x8000).to_string(), "0x8000");
-        assert_eq!(UdpFlags(0).to_string(), "0x0000");
+        assert_eq!(UdpFlags(0).to_string(), "0x0");
         assert_eq!(UdpFlags(0x0404).to_string(), "ACK|ACKDELAYED");
     }
 

@@ -114,25 +114,8 @@ impl fmt::Display for EncryptionMethod {
         if let Some(name) = self.name() {
             return f.write_str(name);
         }
-        let mut first = true;
-        let mut left = self.0;
-        for (bit, name) in Self::BITS {
-            if self.0 & bit != 0 {
-                if !first {
-                    f.write_str("|")?;
-                }
-                f.write_str(name)?;
-                first = false;
-                left &= !bit;
-            }
-        }
-        if left != 0 {
-            if !first {
-                f.write_str("|")?;
-            }
-            write!(f, "{left:#x}")?;
-        }
-        Ok(())
+        let names = Self::BITS.map(|(bit, name)| (u64::from(bit), name));
+        crate::wire::write_flags(f, u64::from(self.0), names)
     }
 }
 

@@ -190,6 +190,30 @@ impl<'a> Facts<'a> {
             .find(|(_, e)| pred(&e.event))
     }
 
+    /// The entries from index `from` up to, not including, `to`.
+    pub fn between(&self, from: usize, to: usize) -> impl Iterator<Item = &'a Entry> {
+        self.timeline
+            .entries
+            .iter()
+            .skip(from)
+            .take(to.saturating_sub(from))
+    }
+
+    /// The last entry before index `end` matching `pred`, with its index.
+    pub fn last_before(
+        &self,
+        end: usize,
+        pred: impl Fn(&Entry) -> bool,
+    ) -> Option<(usize, &'a Entry)> {
+        self.timeline
+            .entries
+            .iter()
+            .enumerate()
+            .take(end)
+            .rev()
+            .find(|(_, e)| pred(e))
+    }
+
     /// The first entry from `dir` matching `pred`, with its index.
     pub fn first_from(
         &self,

@@ -192,20 +192,9 @@ fn server_silent(f: &Facts<'_>) -> Option<Hit> {
         return None;
     };
     // The last thing the client sent before the timeout, and nothing from the server since.
-    let (last, le) = f
-        .timeline
-        .entries
-        .iter()
-        .enumerate()
-        .take(t)
-        .rev()
-        .find(|(_, e)| e.dir == Some(Direction::ClientToServer))?;
+    let (last, le) = f.last_before(t, |e| e.dir == Some(Direction::ClientToServer))?;
     if f.sent_after(last, Direction::ServerToClient)
-        && f.timeline
-            .entries
-            .iter()
-            .skip(last)
-            .take(t.saturating_sub(last))
+        && f.between(last, t)
             .any(|e| e.dir == Some(Direction::ServerToClient))
     {
         return None;
@@ -240,14 +229,9 @@ fn gave_up_waiting(f: &Facts<'_>) -> Option<Hit> {
     if c.dir != Direction::ClientToServer {
         return None;
     }
-    let (last, le) = f
-        .timeline
-        .entries
-        .iter()
-        .enumerate()
-        .take(c.entry)
-        .rev()
-        .find(|(_, e)| e.dir.is_some() && !matches!(e.event, Event::Fin | Event::Rst))?;
+    let (last, le) = f.last_before(c.entry, |e| {
+        e.dir.is_some() && !matches!(e.event, Event::Fin | Event::Rst)
+    })?;
     if le.dir != Some(Direction::ClientToServer) || f.gap_us(last, c.entry)? < SILENCE_US {
         return None;
     }
@@ -698,16 +682,10 @@ fn client_rejection(f: &Facts<'_>) -> Option<(Closing, bool)> {
         return None;
     }
     let app_data_before_close = |from: usize| {
-        f.timeline
-            .entries
-            .iter()
-            .enumerate()
-            .skip(from)
-            .take(c.entry.saturating_sub(from))
-            .any(|(_, e)| {
-                e.dir == Some(Direction::ClientToServer)
-                    && matches!(e.event, Event::TlsApplicationData { .. })
-            })
+        f.between(from, c.entry).any(|e| {
+            e.dir == Some(Direction::ClientToServer)
+                && matches!(e.event, Event::TlsApplicationData { .. })
+        })
     };
     let Some(done) = f.tls_done else {
         return Some((c, false));
@@ -723,14 +701,7 @@ fn client_rejection(f: &Facts<'_>) -> Option<(Closing, bool)> {
 fn client_aborted_after_handshake(f: &Facts<'_>) -> Option<Hit> {
     let (c, mid_credssp) = client_rejection(f)?;
     // The last thing the server sent before the client gave up.
-    let (last_srv, ls) = f
-        .timeline
-        .entries
-        .iter()
-        .enumerate()
-        .take(c.entry)
-        .rev()
-        .find(|(_, e)| e.dir == Some(Direction::ServerToClient))?;
+    let (last_srv, ls) = f.last_before(c.entry, |e| e.dir == Some(Direction::ServerToClient))?;
     let what = match &ls.event {
         Event::TlsServerHelloDone => "ServerHelloDone (its certificate)",
         Event::TlsCertificate { .. } => "certificate",
@@ -966,13 +937,8 @@ fn cert_wrong_usage(f: &Facts<'_>) -> Option<Hit> {
 /// The CredSSP flight a close came after: (client flights, server flights) before it.
 fn credssp_flights(f: &Facts<'_>, before: usize) -> (u32, u32) {
     let start = f.tls_done.unwrap_or(0);
-    f.timeline
-        .entries
-        .iter()
-        .enumerate()
-        .skip(start)
-        .take(before.saturating_sub(start))
-        .fold((0, 0), |(c, s), (_, e)| match (&e.event, e.dir) {
+    f.between(start, before)
+        .fold((0, 0), |(c, s), e| match (&e.event, e.dir) {
             (Event::TlsApplicationData { .. }, Some(Direction::ClientToServer)) => (c + 1, s),
             (Event::TlsApplicationData { .. }, Some(Direction::ServerToClient)) => (c, s + 1),
             _ => (c, s),

@@ -61,7 +61,7 @@ pub fn decode(data: &[u8]) {
 }
 
 pub fn hexinput(data: &[u8]) {
-    let _ = crate::hexinput::parse_hex_input(&String::from_utf8_lossy(data));
+    let _ = crate::decode::hexinput::parse_hex_input(&String::from_utf8_lossy(data));
 }
 
 /// Packet decoding. The first byte picks the link type, the rest is one frame, decoded three times by

@@ -13,13 +13,6 @@
 //! client's own disconnect reasons, the `exDiscReason*` names, event ids, and the cause mapping.
 //!
 //! [`ErrorInfo`]: crate::wire::mcs::ErrorInfo
-#![deny(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::cast_possible_truncation
-)]
 
 pub mod causes;
 mod checks;

@@ -119,7 +119,11 @@ impl Endpoint {
 }
 
 fn halves(x: u128) -> (u64, u64) {
-    ((x >> 64) as u64, x as u64)
+    let [h0, h1, h2, h3, h4, h5, h6, h7, l0, l1, l2, l3, l4, l5, l6, l7] = x.to_be_bytes();
+    (
+        u64::from_be_bytes([h0, h1, h2, h3, h4, h5, h6, h7]),
+        u64::from_be_bytes([l0, l1, l2, l3, l4, l5, l6, l7]),
+    )
 }
 
 impl FlowKey {

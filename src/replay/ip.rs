@@ -6,13 +6,6 @@
 //! asks an IPv6 host to drop such a datagram; an observer that wants to see what the receiver most
 //! likely saw does better keeping it, and counting.) Checksums are not verified: captures taken on the
 //! sending host carry unfinished checksums when the NIC offloads them.
-#![deny(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::cast_possible_truncation
-)]
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 

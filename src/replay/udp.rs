@@ -171,7 +171,7 @@ fn handshake(f: &UdpFlow) -> String {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::cast_possible_truncation)]
     use super::*;
 
     fn syn(ack: Option<u32>) -> Vec<u8> {

@@ -1,92 +1,13 @@
-//! `rdpdiag decode`: bytes pasted from Wireshark in, the PDUs they hold out, one field per line.
-//!
-//! The input may hold several PDUs back to back (a TPKT stream, a run of TLS records); each is recognised
-//! by its first bytes unless the caller names the layer. Rendering writes to any `io::Write`.
+//! `rdpdiag decode` for TPKT + X.224 and the negotiation structures they carry.
 
 use std::io::{self, Write};
 
+use super::fields::{preview, report_error};
 use crate::wire::rdp_neg::{NegData, NegRequest};
 use crate::wire::tpkt::parse_tpkt;
 use crate::wire::x224::{parse_tpdu, TokenLine, Tpdu};
-use crate::wire::WireError;
 
-/// Which parser to start with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Layer {
-    /// Recognise each PDU by its first bytes.
-    Auto,
-    /// TPKT + X.224 (and what they carry).
-    Tpkt,
-    /// TLS records (and the handshake messages in them).
-    Tls,
-}
-
-/// How the bytes fared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// Every byte was decoded.
-    Clean,
-    /// Something was malformed, cut short or not recognised; the output says what and where.
-    Problems,
-}
-
-/// Decodes `bytes` PDU by PDU and writes what it finds.
-pub fn decode(bytes: &[u8], layer: Layer, out: &mut dyn Write) -> io::Result<Verdict> {
-    let mut offset = 0usize;
-    let mut verdict = Verdict::Clean;
-    while let Some(rest) = bytes.get(offset..).filter(|r| !r.is_empty()) {
-        let used = match (layer, rest.first()) {
-            (Layer::Tpkt, _) | (Layer::Auto, Some(0x03)) => decode_tpkt(rest, offset, out)?,
-            (Layer::Tls, _) | (Layer::Auto, Some(0x14..=0x18)) => {
-                crate::decode_tls::decode_tls(rest, offset, out)?
-            }
-            _ => {
-                writeln!(
-                    out,
-                    "@{offset}: unrecognised bytes ({} left): {}",
-                    rest.len(),
-                    preview(rest)
-                )?;
-                None
-            }
-        };
-        match used {
-            Some(n) if n > 0 => offset += n,
-            _ => {
-                verdict = Verdict::Problems;
-                break;
-            }
-        }
-    }
-    Ok(verdict)
-}
-
-pub(crate) fn preview(bytes: &[u8]) -> String {
-    let shown = bytes.get(..16).unwrap_or(bytes);
-    let ellipsis = if bytes.len() > shown.len() { "…" } else { "" };
-    format!("{}{ellipsis}", hex::encode(shown))
-}
-
-pub(crate) fn report_error(
-    out: &mut dyn Write,
-    offset: usize,
-    what: &str,
-    e: &nom::Err<WireError>,
-) -> io::Result<Option<usize>> {
-    match e {
-        nom::Err::Incomplete(needed) => {
-            let more = match needed {
-                nom::Needed::Size(n) => format!("{n} more bytes"),
-                nom::Needed::Unknown => "more bytes".to_string(),
-            };
-            writeln!(out, "@{offset}: {what} is cut short: needs {more}")?;
-        }
-        nom::Err::Error(e) | nom::Err::Failure(e) => writeln!(out, "@{offset}: {what}: {e}")?,
-    }
-    Ok(None)
-}
-
-fn decode_tpkt(i: &[u8], offset: usize, out: &mut dyn Write) -> io::Result<Option<usize>> {
+pub(super) fn decode_tpkt(i: &[u8], offset: usize, out: &mut dyn Write) -> io::Result<Option<usize>> {
     let (rest, tpkt) = match parse_tpkt(i) {
         Ok(v) => v,
         Err(e) => return report_error(out, offset, "TPKT", &e),
@@ -204,7 +125,7 @@ fn write_tpdu(tpdu: &Tpdu<'_>, out: &mut dyn Write) -> io::Result<()> {
                 dt.eot,
                 dt.user_data.len()
             )?;
-            crate::decode_tls::write_mcs(dt.user_data, out)
+            super::mcs::write_mcs(dt.user_data, out)
         }
         Tpdu::Other {
             code,

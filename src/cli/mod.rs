@@ -4,10 +4,12 @@
 use std::io::{self, IsTerminal, Read, Write};
 use std::process::ExitCode;
 
+mod probe;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use rdpdiag::decode::hexinput::parse_hex_input;
 use rdpdiag::decode::{decode, Layer, Verdict};
-use rdpdiag::hexinput::parse_hex_input;
 use rdpdiag::replay::flows::FlowOptions;
 use rdpdiag::replay::{replay_source, ReplayOptions, Source};
 use rdpdiag::report::attempts::{Attempt, Attempts};
@@ -228,7 +230,7 @@ pub fn run() -> ExitCode {
                 ciphers,
                 ..Default::default()
             };
-            crate::probe_cli::run_probe(list, opts, capture, &report_settings(&report))
+            probe::run_probe(list, opts, capture, &report_settings(&report))
         }
         Command::Replay {
             files,
@@ -337,8 +339,8 @@ fn run_explain(codes: &[String], json: bool) -> ExitCode {
 }
 
 /// The report settings a driver needs, from the shared flags.
-fn report_settings(args: &ReportArgs) -> crate::probe_cli::ReportSettings {
-    crate::probe_cli::ReportSettings {
+fn report_settings(args: &ReportArgs) -> probe::ReportSettings {
+    probe::ReportSettings {
         json: args.json,
         quiet: args.quiet,
         style: Style {

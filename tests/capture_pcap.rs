@@ -93,7 +93,7 @@ fn replay_reads_written_conversations() {
         assert_eq!(stats.packets, frames.len() as u64);
         assert_eq!(stats.flows.gaps + stats.flows.conflicts, 0, "{name}");
         assert_eq!(reports.len(), 1, "{name}");
-        let verdict = reports[0].diagnosis.verdict_id();
+        let verdict = reports[0].diagnosis.verdict_id().as_str();
         assert!(verdict.starts_with("neg-"), "{name}: {verdict}");
     }
 }

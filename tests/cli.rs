@@ -87,7 +87,7 @@ fn explain_codes_and_sentences() {
 
 #[test]
 fn every_code_a_rule_explains_is_known_to_explain() {
-    for rule in rdpdiag::diagnose::rules::RULES {
+    for rule in rdpdiag::diagnose::causes::all() {
         for line in rule.explains {
             for word in line.split(|c: char| c.is_whitespace() || c == '(' || c == ')') {
                 if word.starts_with("0x") {

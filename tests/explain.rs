@@ -4,7 +4,7 @@
 
 use rdpdiag::explain::{
     self, disconnect_reason::DISCONNECT_REASONS, event_id::WINDOWS_EVENTS, explain, explain_text,
-    extended_reason, CodeKind, Explanation, CAUSE_IDS,
+    extended_reason, CodeKind, Explanation,
 };
 use rdpdiag::wire::credssp::NtStatus;
 use rdpdiag::wire::rdp_neg::FailureCode;
@@ -82,7 +82,7 @@ fn every_negotiation_failure_by_value_and_name() {
             [(CodeKind::NegotiationFailure, Some(value))]
         );
         assert_eq!(by_name[0].causes.len(), 1);
-        assert!(by_name[0].causes[0].starts_with("neg-"));
+        assert!(by_name[0].causes[0].as_str().starts_with("neg-"));
     }
     let unknown = explain::negotiation_failure(FailureCode(7));
     assert_eq!(unknown.causes, ["neg-unknown-failure"]);
@@ -162,7 +162,7 @@ fn every_cause_any_table_names_is_in_the_catalogue() {
     }
     for e in &all {
         for cause in &e.causes {
-            assert!(CAUSE_IDS.contains(cause), "{}: {cause}", e.name);
+            assert!(cause.cause().is_some(), "{}: {cause}", e.name);
         }
     }
 }
@@ -179,7 +179,7 @@ fn the_classic_pair() {
         "cert-expired",
         "nla-auth-failed",
     ] {
-        assert!(d[0].causes.contains(&cause), "{cause}");
+        assert!(d[0].causes.iter().any(|c| *c == cause), "{cause}");
     }
     assert_eq!(kinds(&explain("2308")), kinds(&d));
 
@@ -383,7 +383,9 @@ fn text_output_for_the_pair() {
         text.contains("\n\n0x7 — extended disconnect reason"),
         "{text}"
     );
-    assert!(text.contains("    server-denied-connection: the server refused the connection"));
+    assert!(text.contains(
+        "    server-denied-connection: Server denied the connection\n      fix: Server policy"
+    ));
 }
 
 #[test]

@@ -49,7 +49,7 @@ async fn verdict(
     let addr = server(b).await;
     let started = Instant::now();
     let p = probe_target(target(addr), opts(true)).await;
-    (p.report.verdict, started.elapsed(), p.report)
+    (p.report.verdict.as_str(), started.elapsed(), p.report)
 }
 
 #[tokio::test]

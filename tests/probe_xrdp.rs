@@ -182,7 +182,7 @@ async fn probe(x: &Xrdp) -> TargetReport {
 }
 
 fn ids(r: &TargetReport) -> Vec<&'static str> {
-    r.findings.iter().map(|f| f.id).collect()
+    r.findings.iter().map(|f| f.id.as_str()).collect()
 }
 
 fn offer<'a>(r: &'a TargetReport, label: &str) -> &'a str {

@@ -136,20 +136,20 @@ fn expired_certificate_the_client_refuses_over_tls_12() {
     // FreeRDP /cert:deny: "certificate has expired (10)", an encrypted alert right after the server's Finished.
     let c = one(
         "xrdp-tls12-expired-cert-refused.pcap",
-        "client-aborted-after-handshake",
+        "cert-expired",
         "secure_channel",
     );
     assert_eq!(c["outcome"], "failed");
-    assert_eq!(
-        finding(&c, "client-aborted-after-handshake")["confidence"],
-        "certain"
-    );
-    // The expiry is a failure too (the client rejected the server after seeing it), second because the
-    // wire cannot prove it was the reason.
+    // The expiry is the verdict (the client rejected the server right after seeing it); the rejection is
+    // its symptom, kept as where it broke, not a finding of its own.
     let expired = finding(&c, "cert-expired");
     assert_eq!(
         (&expired["severity"], &expired["confidence"]),
         (&Value::from("failure"), &Value::from("likely"))
+    );
+    assert_eq!(
+        expired["symptom"]["id"],
+        Value::from("client-aborted-after-handshake")
     );
     assert_eq!(
         event(&c, "tls_certificate")["chain"][0]["not_after"],

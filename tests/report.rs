@@ -189,11 +189,11 @@ fn expect_and_exit_codes() {
     s.add(&reports[2], None);
     assert_eq!(s.exit_code(), 0);
     // With --expect: every verdict must be listed.
-    let e = Expectation::parse("nla-auth-failed, tls-server-abort,healthy");
+    let e = Expectation::parse("nla-auth-failed, tls-server-abort,healthy").unwrap();
     let mut s = Summary::default();
     reports.iter().for_each(|r| s.add(r, Some(&e)));
     assert_eq!(s.exit_code(), 0);
-    let e = Expectation::parse("healthy");
+    let e = Expectation::parse("healthy").unwrap();
     let mut s = Summary::default();
     reports.iter().for_each(|r| s.add(r, Some(&e)));
     assert_eq!(s.exit_code(), 1);

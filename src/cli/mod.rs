@@ -150,8 +150,8 @@ struct ReportArgs {
     #[arg(long)]
     timeline: bool,
     /// For CI: exit 0 when every connection's verdict (first failure finding, or `healthy`) is one of these.
-    #[arg(long, value_name = "ID[,ID...]")]
-    expect: Option<String>,
+    #[arg(long, value_name = "ID[,ID...]", value_parser = Expectation::parse)]
+    expect: Option<Expectation>,
     /// Certificates expiring within this many days get an advisory.
     #[arg(long, value_name = "DAYS", default_value_t = 30)]
     warn_days: i64,
@@ -353,7 +353,7 @@ fn report_settings(args: &ReportArgs) -> probe::ReportSettings {
             },
             timeline: args.timeline,
         },
-        expect: args.expect.as_deref().map(Expectation::parse),
+        expect: args.expect.clone(),
     }
 }
 
@@ -389,7 +389,7 @@ fn run_replay(sources: &[Source], opts: ReplayOptions, args: &ReportArgs) -> Exi
         },
         timeline: args.timeline,
     };
-    let expect = args.expect.as_deref().map(Expectation::parse);
+    let expect = args.expect.clone();
     let mut summary = Summary::default();
     let mut failed = false;
     let stdout = io::stdout();

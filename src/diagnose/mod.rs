@@ -1,10 +1,17 @@
-//! Diagnosis: rules as data. One ordered table of rules ([`rules::RULES`]), each with a stable cause id
-//! from the cause catalogue (`../shared/knowledge/causes.md`; the ids are a contract for JSON, tests and
-//! `--expect`), a pure check over the timeline that returns its evidence, a confidence, the Windows codes
-//! it explains, the remedy, and the host-side checks for what the wire cannot decide.
+//! Diagnosis: rules as data. One cause catalogue ([`causes`]): every cause with its typed id (the
+//! stable kebab-case strings of JSON, tests and `--expect`), stage, words, the Windows codes it explains,
+//! its lookalikes, the symptoms it explains and its rank, beside the rule's pure check over the
+//! timeline. [`diagnose`] runs every check, then turns symptoms into evidence of the causes that explain
+//! them: the verdict is the deepest cause the evidence supports (see [`causes`] for the rank order).
+//! `docs/causes.md` is rendered from the same table ([`render_catalogue`]).
 
+pub mod causes;
 pub mod facts;
+mod render;
 pub mod rules;
+
+pub use causes::{Cause, CauseId, CauseStage, UnknownCause};
+pub use render::render_catalogue;
 
 use serde::Serialize;
 
@@ -73,7 +80,7 @@ pub struct Evidence {
 /// A cause found, with what shows it and what to do.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
-    pub id: &'static str,
+    pub id: CauseId,
     pub confidence: Confidence,
     pub severity: Severity,
     pub title: String,
@@ -84,7 +91,87 @@ pub struct Finding {
     /// Checks on the hosts that separate this cause from others the wire cannot tell apart.
     pub host_checks: Vec<&'static str>,
     /// Other causes with the same wire signature, by id.
-    pub lookalikes: Vec<&'static str>,
+    pub lookalikes: Vec<CauseId>,
+    /// Where it broke: the symptom this cause explains (the client hung up after the certificate), when
+    /// there was one. The symptom's evidence is part of this finding's evidence too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub symptom: Option<Symptom>,
+}
+
+/// A symptom explained by a finding's cause: what happened, at which stage and where.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Symptom {
+    pub id: CauseId,
+    /// The stage of the connection it happened in.
+    pub stage: Stage,
+    /// What happened, e.g. "the client ended the connection 1.6 ms after the server's Finished".
+    pub text: String,
+    pub evidence: Vec<Evidence>,
+}
+
+/// A connection's verdict: the cause of its failure, or how it ended without one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Verdict {
+    /// The first failure finding's cause.
+    Cause(CauseId),
+    /// The secure channel was set up and nothing failed.
+    Healthy,
+    /// The observation ended mid-setup with nothing conclusive.
+    Incomplete,
+}
+
+impl Verdict {
+    /// The stable string: a cause id, `healthy` or `incomplete`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Cause(id) => id.as_str(),
+            Verdict::Healthy => "healthy",
+            Verdict::Incomplete => "incomplete",
+        }
+    }
+
+    /// The cause, when the verdict is one.
+    pub const fn cause(self) -> Option<CauseId> {
+        match self {
+            Verdict::Cause(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Verdict {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Verdict {
+    type Err = UnknownCause;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            t if t.eq_ignore_ascii_case("healthy") => Ok(Verdict::Healthy),
+            t if t.eq_ignore_ascii_case("incomplete") => Ok(Verdict::Incomplete),
+            t => t.parse().map(Verdict::Cause),
+        }
+    }
+}
+
+impl PartialEq<str> for Verdict {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Verdict {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
 }
 
 /// What the diagnosis knows besides the timeline.
@@ -115,62 +202,151 @@ pub struct Diagnosis {
 }
 
 impl Diagnosis {
-    /// The id `--expect` compares: the first failure finding's, `healthy` for an established connection
-    /// with none, `incomplete` otherwise.
-    pub fn verdict_id(&self) -> &'static str {
+    /// The verdict `--expect` compares: the first failure finding's cause, [`Verdict::Healthy`] for an
+    /// established connection with none, [`Verdict::Incomplete`] otherwise.
+    pub fn verdict_id(&self) -> Verdict {
         match self.findings.first() {
-            Some(f) if f.severity == Severity::Failure => f.id,
-            _ if self.outcome == Outcome::Established => "healthy",
-            _ => "incomplete",
+            Some(f) if f.severity == Severity::Failure => Verdict::Cause(f.id),
+            _ if self.outcome == Outcome::Established => Verdict::Healthy,
+            _ => Verdict::Incomplete,
         }
     }
 }
 
-/// Runs every rule over the observation.
+/// One rule that fired, before symptoms and causes are put together.
+struct Fired {
+    cause: &'static Cause,
+    hit: rules::Hit,
+}
+
+/// Runs every rule over the observation, then makes each symptom the evidence of the causes that
+/// explain it.
 pub fn diagnose(obs: &Observation, ctx: &Context) -> Diagnosis {
     let facts = Facts::new(&obs.timeline, ctx);
-    let mut findings: Vec<Finding> = rules::RULES
-        .iter()
-        .filter_map(|rule| {
-            let hit = (rule.check)(&facts)?;
-            let evidence = hit
-                .evidence
-                .into_iter()
-                .filter_map(|(entry, text)| {
-                    let e = obs.timeline.get(entry)?;
-                    Some(Evidence {
-                        entry,
-                        t_us: e.t_us,
-                        packet: e.packet,
-                        dir: e.dir,
-                        text,
-                    })
-                })
-                .collect();
-            let title = match hit.detail {
-                Some(detail) => format!("{}: {detail}", rule.title),
-                None => rule.title.to_string(),
-            };
-            let severity = hit.severity.unwrap_or(rule.severity);
-            // Advice on a connection that worked explains no disconnect.
-            let explains = if severity == Severity::Failure {
-                rule.explains.to_vec()
-            } else {
-                Vec::new()
-            };
-            Some(Finding {
-                id: rule.id,
-                confidence: hit.confidence,
-                severity,
-                title,
-                explains,
-                evidence,
-                remedy: rule.remedy,
-                host_checks: rule.host_checks.to_vec(),
-                lookalikes: rule.lookalikes.to_vec(),
-            })
+    let fired: Vec<Fired> = causes::all()
+        .filter_map(|cause| {
+            let hit = (cause.check)(&facts)?;
+            Some(Fired { cause, hit })
         })
         .collect();
+    let evidence_of = |hit: &rules::Hit| -> Vec<Evidence> {
+        hit.evidence
+            .iter()
+            .filter_map(|(entry, text)| {
+                let e = obs.timeline.get(*entry)?;
+                Some(Evidence {
+                    entry: *entry,
+                    t_us: e.t_us,
+                    packet: e.packet,
+                    dir: e.dir,
+                    text: text.clone(),
+                })
+            })
+            .collect()
+    };
+    let finding = |f: &Fired, severity: Severity, confidence: Confidence| -> Finding {
+        let title = match &f.hit.detail {
+            Some(detail) => format!("{}: {detail}", f.cause.title),
+            None => f.cause.title.to_string(),
+        };
+        Finding {
+            id: f.cause.id,
+            confidence,
+            severity,
+            title,
+            // Advice on a connection that worked explains no disconnect.
+            explains: if severity == Severity::Failure {
+                f.cause.explains.to_vec()
+            } else {
+                Vec::new()
+            },
+            evidence: evidence_of(&f.hit),
+            remedy: f.cause.remedy,
+            host_checks: f.cause.host_checks.to_vec(),
+            lookalikes: f.cause.lookalikes.to_vec(),
+            symptom: None,
+        }
+    };
+    let severity_of = |f: &Fired| f.hit.severity.unwrap_or(f.cause.severity);
+    // Symptoms that failed, and the causes that hold and explain each, in the order a client checks.
+    let mut explained: Vec<(usize, Vec<usize>)> = Vec::new();
+    for (s, symptom) in fired.iter().enumerate() {
+        if severity_of(symptom) != Severity::Failure {
+            continue;
+        }
+        let mut by: Vec<usize> = fired
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.cause.symptoms.contains(&symptom.cause.id))
+            .map(|(i, _)| i)
+            .collect();
+        if by.is_empty() {
+            continue;
+        }
+        let alert = client_alert(obs, &symptom.hit);
+        let named = |i: &usize| {
+            fired
+                .get(*i)
+                .is_some_and(|f| alert.is_some_and(|a| f.cause.named_by_alerts.contains(&a)))
+        };
+        by.sort_by_key(|i| (!named(i), fired.get(*i).map_or(u8::MAX, |f| f.cause.rank)));
+        explained.push((s, by));
+    }
+    let mut findings: Vec<Finding> = Vec::new();
+    for (i, f) in fired.iter().enumerate() {
+        if explained.iter().any(|(s, _)| *s == i) {
+            // A symptom with a cause: it lives on as that cause's evidence.
+            continue;
+        }
+        let explaining = explained.iter().find_map(|(s, by)| {
+            let place = by.iter().position(|b| *b == i)?;
+            Some((fired.get(*s)?, place))
+        });
+        let Some((symptom, place)) = explaining else {
+            findings.push(finding(f, severity_of(f), f.hit.confidence));
+            continue;
+        };
+        let named = client_alert(obs, &symptom.hit).is_some_and(|a| f.cause.named_by_alerts.contains(&a));
+        let confidence = if place > 0 {
+            Confidence::Possible
+        } else if named {
+            Confidence::Certain
+        } else if severity_of(f) == Severity::Failure {
+            f.hit.confidence
+        } else {
+            Confidence::Likely
+        };
+        // A symptom only possible makes its explanation no surer.
+        let confidence = confidence.max(symptom.hit.confidence);
+        let mut out = finding(f, Severity::Failure, confidence);
+        let symptom_evidence = evidence_of(&symptom.hit);
+        let text = symptom
+            .hit
+            .detail
+            .clone()
+            .unwrap_or_else(|| symptom.cause.title.to_string());
+        out.title = format!("{}; {text}", out.title);
+        for e in &symptom_evidence {
+            if !out.evidence.iter().any(|o| o.entry == e.entry) {
+                out.evidence.push(e.clone());
+            }
+        }
+        out.evidence.sort_by_key(|e| e.entry);
+        // Where: the stage of the symptom's last entry (the hang-up).
+        let stage = symptom_evidence
+            .iter()
+            .map(|e| e.entry)
+            .max()
+            .and_then(|i| obs.timeline.get(i))
+            .map_or(obs.stage_reached, |e| e.stage);
+        out.symptom = Some(Symptom {
+            id: symptom.cause.id,
+            stage,
+            text,
+            evidence: symptom_evidence,
+        });
+        findings.push(out);
+    }
     // Bytes missing from the capture before a failure's evidence: what they said is unknown, so the
     // failure cannot be certain, nor even likely (the missing bytes may have been the answer).
     let first_gap = obs
@@ -189,8 +365,8 @@ pub fn diagnose(obs: &Observation, ctx: &Context) -> Diagnosis {
             }
         }
     }
-    // A stable sort: within one severity and confidence, the table's order decides.
-    findings.sort_by_key(|f| (f.severity, f.confidence));
+    // Within one severity and confidence, the order a client checks (rank), then the table's order.
+    findings.sort_by_key(|f| (f.severity, f.confidence, f.id.cause().map_or(u8::MAX, |c| c.rank)));
     let outcome = if facts.established.is_some() {
         Outcome::Established
     } else if findings.iter().any(|f| f.severity == Severity::Failure) {
@@ -241,6 +417,26 @@ pub fn certificate_findings(
     diagnose(&obs, &ctx)
         .findings
         .into_iter()
-        .filter(|f| f.id.starts_with("cert-"))
+        .filter(|f| {
+            f.id.cause()
+                .is_some_and(|c| c.stage == CauseStage::Certificate)
+        })
         .collect()
+}
+
+/// The description of the fatal TLS alert the client sent as it hung up, among a symptom's evidence.
+fn client_alert(obs: &Observation, symptom: &rules::Hit) -> Option<u8> {
+    symptom.evidence.iter().find_map(|(entry, _)| {
+        match (&obs.timeline.get(*entry)?.event, obs.timeline.get(*entry)?.dir) {
+            (
+                crate::session::Event::TlsAlert {
+                    fatal: true,
+                    description,
+                    ..
+                },
+                Some(Direction::ClientToServer),
+            ) => Some(*description),
+            _ => None,
+        }
+    })
 }

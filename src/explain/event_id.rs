@@ -8,7 +8,8 @@
 //! remote client application, but none of the cipher suites supported by the client application are
 //! supported by the server"; 36888 "a fatal alert was generated and sent to the remote endpoint").
 
-use super::checks as c;
+use crate::diagnose::causes::checks as c;
+use crate::diagnose::CauseId;
 use super::CodeKind;
 
 /// One event id and what it tells.
@@ -20,18 +21,18 @@ pub struct WindowsEvent {
     /// Log and source, e.g. "System / Schannel".
     pub source: &'static str,
     pub meaning: &'static str,
-    pub causes: &'static [&'static str],
+    pub causes: &'static [CauseId],
     pub checks: &'static [&'static str],
 }
 
 #[rustfmt::skip]
 pub const WINDOWS_EVENTS: &[WindowsEvent] = &[
-    WindowsEvent { id: 1057, kind: CodeKind::TermServiceEvent, source: "System / Microsoft-Windows-TerminalServices-RemoteConnectionManager", meaning: "the RD Session Host failed to create a new self-signed certificate for TLS connections (the event gives the status, e.g. \"Keyset does not exist\", \"Object already exists\")", causes: &["tls-server-abort", "neg-ssl-cert-not-on-server"], checks: &[c::MACHINE_KEYS, c::RDP_CERT_STORE] },
-    WindowsEvent { id: 1058, kind: CodeKind::TermServiceEvent, source: "System / Microsoft-Windows-TerminalServices-RemoteConnectionManager", meaning: "the RD Session Host failed to replace its expired self-signed certificate for TLS connections (the event gives the status, e.g. \"Access is denied\")", causes: &["cert-expired", "tls-server-abort"], checks: &[c::RDP_CERT_STORE, c::MACHINE_KEYS] },
-    WindowsEvent { id: 36870, kind: CodeKind::SchannelEvent, source: "System / Schannel", meaning: "a fatal error occurred accessing the TLS server credential's private key: the key is unusable (MachineKeys permissions, corrupt or missing key)", causes: &["tls-server-abort"], checks: &[c::MACHINE_KEYS, c::RDP_CERT_STORE] },
-    WindowsEvent { id: 36871, kind: CodeKind::SchannelEvent, source: "System / Schannel", meaning: "a fatal error occurred creating a TLS server credential: protocol or cipher policy leaves nothing usable, or no usable certificate", causes: &["tls-server-abort", "tls-version-mismatch"], checks: &[c::TLS_PROTOCOLS, c::RDP_CERT_STORE] },
-    WindowsEvent { id: 36874, kind: CodeKind::SchannelEvent, source: "System / Schannel", meaning: "a TLS connection request was received but none of the client's cipher suites is supported by the server", causes: &["tls-no-shared-cipher"], checks: &[c::TLS_PROTOCOLS, c::FIPS_POLICY] },
-    WindowsEvent { id: 36888, kind: CodeKind::SchannelEvent, source: "System / Schannel", meaning: "a fatal alert was generated and sent to the remote endpoint; the event gives the TLS alert code and Schannel's internal state (explain the alert code too)", causes: &["tls-no-shared-cipher", "tls-version-mismatch", "tls-server-abort"], checks: &[c::SCHANNEL_EVENTS, c::TLS_PROTOCOLS] },
+    WindowsEvent { id: 1057, kind: CodeKind::TermServiceEvent, source: "System / Microsoft-Windows-TerminalServices-RemoteConnectionManager", meaning: "the RD Session Host failed to create a new self-signed certificate for TLS connections (the event gives the status, e.g. \"Keyset does not exist\", \"Object already exists\")", causes: &[CauseId::TlsServerAbort, CauseId::NegSslCertNotOnServer], checks: &[c::MACHINE_KEYS, c::RDP_CERT_STORE] },
+    WindowsEvent { id: 1058, kind: CodeKind::TermServiceEvent, source: "System / Microsoft-Windows-TerminalServices-RemoteConnectionManager", meaning: "the RD Session Host failed to replace its expired self-signed certificate for TLS connections (the event gives the status, e.g. \"Access is denied\")", causes: &[CauseId::CertExpired, CauseId::TlsServerAbort], checks: &[c::RDP_CERT_STORE, c::MACHINE_KEYS] },
+    WindowsEvent { id: 36870, kind: CodeKind::SchannelEvent, source: "System / Schannel", meaning: "a fatal error occurred accessing the TLS server credential's private key: the key is unusable (MachineKeys permissions, corrupt or missing key)", causes: &[CauseId::TlsServerAbort], checks: &[c::MACHINE_KEYS, c::RDP_CERT_STORE] },
+    WindowsEvent { id: 36871, kind: CodeKind::SchannelEvent, source: "System / Schannel", meaning: "a fatal error occurred creating a TLS server credential: protocol or cipher policy leaves nothing usable, or no usable certificate", causes: &[CauseId::TlsServerAbort, CauseId::TlsVersionMismatch], checks: &[c::TLS_PROTOCOLS, c::RDP_CERT_STORE] },
+    WindowsEvent { id: 36874, kind: CodeKind::SchannelEvent, source: "System / Schannel", meaning: "a TLS connection request was received but none of the client's cipher suites is supported by the server", causes: &[CauseId::TlsNoSharedCipher], checks: &[c::TLS_PROTOCOLS, c::FIPS_POLICY] },
+    WindowsEvent { id: 36888, kind: CodeKind::SchannelEvent, source: "System / Schannel", meaning: "a fatal alert was generated and sent to the remote endpoint; the event gives the TLS alert code and Schannel's internal state (explain the alert code too)", causes: &[CauseId::TlsNoSharedCipher, CauseId::TlsVersionMismatch, CauseId::TlsServerAbort], checks: &[c::SCHANNEL_EVENTS, c::TLS_PROTOCOLS] },
 ];
 
 /// The event with id `id`.

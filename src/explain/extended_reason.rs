@@ -11,7 +11,8 @@
 //! ERRINFO_LOGOFF_BY_USER (0x0C). The type library also has `exDiscReasonShutdown = 25` and
 //! `exDiscReasonReboot = 26`, which no document describes; they are left out.
 
-use super::checks as c;
+use crate::diagnose::causes::checks as c;
+use crate::diagnose::CauseId;
 use crate::wire::mcs::ErrorInfo;
 
 /// One `ExtendedDisconnectReasonCode` constant.
@@ -108,19 +109,19 @@ pub fn meaning(value: u32) -> Option<&'static str> {
 pub const SEVEN_NOTE: &str = "a capture rarely shows 0x7: the server can only send it in a Set Error Info PDU, which exists after the MCS connection is up; when the server hangs up earlier (X.224, TLS, CredSSP) the client reports 0x7 by itself. Look at who closed the connection and after which message";
 
 /// Cause ids (most likely first) and host checks for an extended reason / errorInfo value.
-pub fn causes_and_checks(value: u32) -> (&'static [&'static str], &'static [&'static str]) {
+pub fn causes_and_checks(value: u32) -> (&'static [CauseId], &'static [&'static str]) {
     match value {
         0 => (&[], &[]),
-        0x1 | 0x2 | 0x5 | 0xB | 0xC => (&["server-disconnected"], &[c::SERVER_LOG]),
-        0x3 | 0x4 => (&["server-disconnected"], &[c::SESSION_LIMITS, c::SERVER_LOG]),
-        0x6 | 0x0F..=0x18 => (&["server-disconnected"], &[c::SERVER_RESOURCES, c::SERVER_LOG]),
+        0x1 | 0x2 | 0x5 | 0xB | 0xC => (&[CauseId::ServerDisconnected], &[c::SERVER_LOG]),
+        0x3 | 0x4 => (&[CauseId::ServerDisconnected], &[c::SESSION_LIMITS, c::SERVER_LOG]),
+        0x6 | 0x0F..=0x18 => (&[CauseId::ServerDisconnected], &[c::SERVER_RESOURCES, c::SERVER_LOG]),
         0x7 => (
             &[
-                "server-denied-connection",
-                "tls-server-abort",
-                "security-layer-mismatch",
-                "nla-auth-failed",
-                "credssp-version-mismatch",
+                CauseId::ServerDeniedConnection,
+                CauseId::TlsServerAbort,
+                CauseId::SecurityLayerMismatch,
+                CauseId::NlaAuthFailed,
+                CauseId::CredsspVersionMismatch,
             ],
             &[
                 SEVEN_NOTE,
@@ -132,32 +133,32 @@ pub fn causes_and_checks(value: u32) -> (&'static [&'static str], &'static [&'st
             ],
         ),
         0x8 => (
-            &["server-denied-connection", "security-layer-mismatch"],
+            &[CauseId::ServerDeniedConnection, CauseId::SecurityLayerMismatch],
             &[c::FIPS_POLICY, c::SECURITY_LAYER],
         ),
         0x9 => (
-            &["server-denied-connection", "early-user-auth-denied"],
+            &[CauseId::ServerDeniedConnection, CauseId::EarlyUserAuthDenied],
             &[c::LOGON_RIGHT],
         ),
-        0xA => (&["nla-auth-failed"], &[c::FRESH_CREDENTIALS]),
+        0xA => (&[CauseId::NlaAuthFailed], &[c::FRESH_CREDENTIALS]),
         0x10B => (
-            &["server-denied-connection"],
+            &[CauseId::ServerDeniedConnection],
             &[
                 c::LICENSE_CACHE,
                 "on the client: write access to HKLM\\SOFTWARE\\Microsoft\\MSLicensing (run the client once as administrator)",
             ],
         ),
         0x100..=0x1FF => (
-            &["server-denied-connection"],
+            &[CauseId::ServerDeniedConnection],
             &[c::LICENSE_CACHE, c::LICENSING_HOST],
         ),
-        0x300 => (&["nla-auth-failed"], &[c::ACCOUNT]),
-        0x400..=0x4FF => (&["server-denied-connection"], &[c::BROKER]),
+        0x300 => (&[CauseId::NlaAuthFailed], &[c::ACCOUNT]),
+        0x400..=0x4FF => (&[CauseId::ServerDeniedConnection], &[c::BROKER]),
         0x1191..=0x1195 => (
-            &["security-layer-mismatch", "weak-standard-rdp-security"],
+            &[CauseId::SecurityLayerMismatch, CauseId::WeakStandardRdpSecurity],
             &[c::SECURITY_LAYER, c::FIPS_POLICY],
         ),
-        _ => (&["server-disconnected"], &[c::SERVER_LOG, c::CAPTURE_OR_PROBE]),
+        _ => (&[CauseId::ServerDisconnected], &[c::SERVER_LOG, c::CAPTURE_OR_PROBE]),
     }
 }
 
@@ -194,8 +195,8 @@ mod tests {
     #[test]
     fn seven_points_at_the_server_and_carries_the_note() {
         let (causes, checks) = causes_and_checks(7);
-        assert_eq!(causes[0], "server-denied-connection");
+        assert_eq!(causes[0], CauseId::ServerDeniedConnection);
         assert_eq!(checks[0], SEVEN_NOTE);
-        assert_eq!(causes_and_checks(0x102).0, &["server-denied-connection"]);
+        assert_eq!(causes_and_checks(0x102).0, &[CauseId::ServerDeniedConnection]);
     }
 }

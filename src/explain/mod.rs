@@ -1,5 +1,6 @@
-//! `rdpdiag explain CODE...`: what a code a user pasted means, and which causes of
-//! `shared/knowledge/causes.md` it points to.
+//! `rdpdiag explain CODE...`: what a code a user pasted means, and which causes of the catalogue
+//! ([`crate::diagnose::causes`], `docs/causes.md`) it points to; `rdpdiag explain CAUSE-ID` shows one
+//! cause. Cause words (title, remedy, host checks) come from the catalogue only.
 //!
 //! Users paste what they see: `0x904`, `2308`, `7`, `ERRINFO_SERVER_DENIED_CONNECTION`,
 //! `exDiscReasonServerDeniedConnection`, `0xC000006D`, `STATUS_LOGON_FAILURE`,
@@ -14,8 +15,6 @@
 //!
 //! [`ErrorInfo`]: crate::wire::mcs::ErrorInfo
 
-pub mod causes;
-mod checks;
 pub mod disconnect_reason;
 pub mod event_id;
 pub mod extended_reason;
@@ -27,11 +26,11 @@ pub mod tls_alert;
 
 use serde::Serialize;
 
+use crate::diagnose::CauseId;
 use crate::wire::credssp::NtStatus;
 use crate::wire::rdp_neg::FailureCode;
 use crate::wire::tls::AlertDescription;
 
-pub use causes::{cause_summary, CAUSE_IDS};
 pub use query::{explain, explain_text};
 pub use render::write_text;
 
@@ -55,6 +54,8 @@ pub enum CodeKind {
     SchannelEvent,
     /// A Remote Desktop Services (TermService, RemoteConnectionManager) event id in the System log.
     TermServiceEvent,
+    /// One of rdpdiag's own cause ids (`cert-expired`), as a replay or probe finding names it.
+    Cause,
 }
 
 impl CodeKind {
@@ -76,6 +77,7 @@ impl CodeKind {
             CodeKind::TlsAlert => "TLS alert",
             CodeKind::SchannelEvent => "Windows event (System log, Schannel)",
             CodeKind::TermServiceEvent => "Windows event (System log, Remote Desktop Services)",
+            CodeKind::Cause => "rdpdiag cause id (docs/causes.md)",
         }
     }
 }
@@ -89,10 +91,23 @@ pub struct Explanation {
     /// are joined with " / ". A value with no documented name shows as hex.
     pub name: String,
     pub meaning: String,
-    /// Cause ids of causes.md ([`CAUSE_IDS`]), most likely first.
-    pub causes: Vec<&'static str>,
+    /// Causes of the catalogue, most likely first.
+    pub causes: Vec<CauseId>,
     /// What to check on the hosts to tell those causes apart.
     pub checks: Vec<&'static str>,
+}
+
+/// One cause of the catalogue, by its id: its title as the meaning, its host checks as the checks.
+pub fn cause(id: CauseId) -> Option<Explanation> {
+    let c = id.cause()?;
+    Some(Explanation {
+        kind: CodeKind::Cause,
+        value: None,
+        name: id.as_str().to_string(),
+        meaning: c.title.to_string(),
+        causes: vec![id],
+        checks: c.host_checks.to_vec(),
+    })
 }
 
 /// The client's disconnect reason `value`, if the table knows it.
@@ -209,8 +224,8 @@ mod tests {
         for explanation in &all {
             for cause in &explanation.causes {
                 assert!(
-                    CAUSE_IDS.contains(cause),
-                    "{} {:?} refers to unknown cause {cause}",
+                    cause.cause().is_some(),
+                    "{} {:?} refers to a cause without an entry: {cause}",
                     explanation.name,
                     explanation.kind
                 );

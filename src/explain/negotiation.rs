@@ -1,20 +1,21 @@
 //! RDP_NEG_FAILURE failure codes (MS-RDPBCGR 2.2.1.2.2): names and meanings from [`FailureCode`], the
 //! cause each points to, and what to change.
 
-use super::checks as c;
+use crate::diagnose::causes::checks as c;
+use crate::diagnose::CauseId;
 use crate::wire::rdp_neg::FailureCode;
 
 /// The `neg-*` cause id of a failure code; every code the specification does not define (7 and up, 0)
 /// is `neg-unknown-failure`.
-pub fn cause(code: FailureCode) -> &'static str {
+pub fn cause(code: FailureCode) -> CauseId {
     match code {
-        FailureCode::SSL_REQUIRED_BY_SERVER => "neg-ssl-required",
-        FailureCode::SSL_NOT_ALLOWED_BY_SERVER => "neg-ssl-not-allowed",
-        FailureCode::SSL_CERT_NOT_ON_SERVER => "neg-ssl-cert-not-on-server",
-        FailureCode::INCONSISTENT_FLAGS => "neg-inconsistent-flags",
-        FailureCode::HYBRID_REQUIRED_BY_SERVER => "neg-hybrid-required",
-        FailureCode::SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER => "neg-ssl-with-user-auth-required",
-        _ => "neg-unknown-failure",
+        FailureCode::SSL_REQUIRED_BY_SERVER => CauseId::NegSslRequired,
+        FailureCode::SSL_NOT_ALLOWED_BY_SERVER => CauseId::NegSslNotAllowed,
+        FailureCode::SSL_CERT_NOT_ON_SERVER => CauseId::NegSslCertNotOnServer,
+        FailureCode::INCONSISTENT_FLAGS => CauseId::NegInconsistentFlags,
+        FailureCode::HYBRID_REQUIRED_BY_SERVER => CauseId::NegHybridRequired,
+        FailureCode::SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER => CauseId::NegSslWithUserAuthRequired,
+        _ => CauseId::NegUnknownFailure,
     }
 }
 
@@ -52,15 +53,15 @@ mod tests {
         assert_eq!(
             causes,
             [
-                "neg-ssl-required",
-                "neg-ssl-not-allowed",
-                "neg-ssl-cert-not-on-server",
-                "neg-inconsistent-flags",
-                "neg-hybrid-required",
-                "neg-ssl-with-user-auth-required"
+                CauseId::NegSslRequired,
+                CauseId::NegSslNotAllowed,
+                CauseId::NegSslCertNotOnServer,
+                CauseId::NegInconsistentFlags,
+                CauseId::NegHybridRequired,
+                CauseId::NegSslWithUserAuthRequired
             ]
         );
-        assert_eq!(cause(FailureCode(7)), "neg-unknown-failure");
-        assert_eq!(cause(FailureCode(0)), "neg-unknown-failure");
+        assert_eq!(cause(FailureCode(7)), CauseId::NegUnknownFailure);
+        assert_eq!(cause(FailureCode(0)), CauseId::NegUnknownFailure);
     }
 }

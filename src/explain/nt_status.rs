@@ -1,12 +1,13 @@
 //! NTSTATUS / SECURITY_STATUS codes a CredSSP TSRequest carries in errorCode (MS-CSSP 2.2.1): names
 //! and meanings from [`NtStatus`], the cause each points to, and the specific check.
 
-use super::checks as c;
+use crate::diagnose::causes::checks as c;
+use crate::diagnose::CauseId;
 use crate::wire::credssp::NtStatus;
 
 /// Cause ids (most likely first) and host checks for a status code.
-pub fn causes_and_checks(status: NtStatus) -> (&'static [&'static str], &'static [&'static str]) {
-    const AUTH: &[&str] = &["nla-auth-failed"];
+pub fn causes_and_checks(status: NtStatus) -> (&'static [CauseId], &'static [&'static str]) {
+    const AUTH: &[CauseId] = &[CauseId::NlaAuthFailed];
     match status {
         NtStatus::STATUS_SUCCESS => (&[], &[]),
         NtStatus::STATUS_NO_SUCH_USER
@@ -31,7 +32,7 @@ pub fn causes_and_checks(status: NtStatus) -> (&'static [&'static str], &'static
             AUTH,
             &["unlock the account and find what keeps sending a wrong password (saved credentials, services, mapped drives)"],
         ),
-        NtStatus::STATUS_LOGON_TYPE_NOT_GRANTED => (&["nla-auth-failed", "early-user-auth-denied"], &[c::LOGON_RIGHT]),
+        NtStatus::STATUS_LOGON_TYPE_NOT_GRANTED => (&[CauseId::NlaAuthFailed, CauseId::EarlyUserAuthDenied], &[c::LOGON_RIGHT]),
         NtStatus::STATUS_NO_LOGON_SERVERS
         | NtStatus::STATUS_TRUSTED_RELATIONSHIP_FAILURE
         | NtStatus::SEC_E_NO_AUTHENTICATING_AUTHORITY
@@ -47,11 +48,11 @@ pub fn causes_and_checks(status: NtStatus) -> (&'static [&'static str], &'static
         | NtStatus::SEC_E_INVALID_TOKEN
         | NtStatus::SEC_E_MESSAGE_ALTERED
         | NtStatus::SEC_E_BAD_BINDINGS => (
-            &["credssp-version-mismatch", "nla-auth-failed"],
+            &[CauseId::CredsspVersionMismatch, CauseId::NlaAuthFailed],
             &[c::CREDSSP_PATCH, c::TLS_PROTOCOLS],
         ),
         NtStatus::SEC_E_INTERNAL_ERROR => (AUTH, &["server: the Local Security Authority (lsass) and the System log"]),
-        NtStatus::STATUS_USER_SESSION_DELETED => (&["server-disconnected"], &[c::SERVER_LOG]),
+        NtStatus::STATUS_USER_SESSION_DELETED => (&[CauseId::ServerDisconnected], &[c::SERVER_LOG]),
         _ => (AUTH, &[c::ACCOUNT]),
     }
 }
@@ -65,7 +66,7 @@ mod tests {
     fn logon_failures_point_at_nla() {
         assert_eq!(
             causes_and_checks(NtStatus::STATUS_LOGON_FAILURE).0,
-            &["nla-auth-failed"]
+            &[CauseId::NlaAuthFailed]
         );
         assert_eq!(
             causes_and_checks(NtStatus::STATUS_LOGON_TYPE_NOT_GRANTED).1,
@@ -73,7 +74,7 @@ mod tests {
         );
         assert_eq!(
             causes_and_checks(NtStatus::STATUS_DOWNGRADE_DETECTED).0[0],
-            "credssp-version-mismatch"
+            CauseId::CredsspVersionMismatch
         );
     }
 }

@@ -132,7 +132,7 @@ fn parse_code(token: &str) -> Option<Code<'_>> {
     }
     if token
         .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         && token.bytes().any(|b| b.is_ascii_alphabetic())
     {
         return Some(Code::Name(token));
@@ -163,6 +163,9 @@ fn interpret_number(value: u64, decimal: bool, with_tls: bool) -> Vec<Explanatio
 
 fn interpret_name(name: &str) -> Vec<Explanation> {
     let mut out = Vec::new();
+    if let Ok(id) = name.parse::<crate::diagnose::CauseId>() {
+        out.extend(super::cause(id));
+    }
     if let Some(entry) = super::disconnect_reason::lookup_name(name) {
         out.extend(disconnect_reason(entry.value));
     }

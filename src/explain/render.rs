@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::{cause_summary, CodeKind, Explanation};
+use super::{CodeKind, Explanation};
 
 /// Writes each explanation as a block: the code and what kind it is, its name and meaning, the likely
 /// causes by id with one line each, and the checks. Blocks are separated by a blank line; an empty slice
@@ -26,18 +26,24 @@ pub fn write_text(explanations: &[Explanation], out: &mut dyn Write) -> io::Resu
                 _ if value < 10 => format!("0x{value:X}"),
                 _ => format!("0x{value:X} ({value})"),
             });
+        let code = match explanation.kind {
+            CodeKind::Cause => explanation.name.clone(),
+            _ => code,
+        };
         writeln!(out, "{code} — {}", explanation.kind.label())?;
-        if explanation
-            .value
-            .is_none_or(|v| format!("{v:#x}") != explanation.name)
+        if explanation.kind != CodeKind::Cause
+            && explanation
+                .value
+                .is_none_or(|v| format!("{v:#x}") != explanation.name)
         {
             writeln!(out, "  name:    {}", explanation.name)?;
         }
         writeln!(out, "  meaning: {}", explanation.meaning)?;
         if !explanation.causes.is_empty() {
             writeln!(out, "  likely causes:")?;
-            for cause in &explanation.causes {
-                writeln!(out, "    {cause}: {}", cause_summary(cause).unwrap_or(""))?;
+            for cause in explanation.causes.iter().filter_map(|id| id.cause()) {
+                writeln!(out, "    {}: {}", cause.id, cause.title)?;
+                writeln!(out, "      fix: {}", cause.remedy)?;
             }
         }
         if !explanation.checks.is_empty() {
@@ -66,7 +72,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("  name:    disconnectReasonAtClientWinsockFDCLOSE\n"));
-        assert!(text.contains("    tls-server-abort: the server cannot load its certificate"));
+        assert!(text.contains("    tls-server-abort: Server aborted the TLS handshake\n      fix: The server cannot use its certificate or key"));
         assert!(text.contains("  check:\n    - "));
     }
 

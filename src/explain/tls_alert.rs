@@ -3,7 +3,8 @@
 //! Schannel logs an alert it sends as event 36888 and one it receives as event 36887
 //! ("The TLS protocol defined fatal alert code is 40").
 
-use super::checks as c;
+use crate::diagnose::causes::checks as c;
+use crate::diagnose::CauseId;
 use crate::wire::tls::AlertDescription;
 
 /// What an alert says, in one line, or `None` for a value no specification names.
@@ -50,50 +51,50 @@ pub fn meaning(alert: AlertDescription) -> Option<&'static str> {
 /// Cause ids (most likely first) and host checks for an alert.
 pub fn causes_and_checks(
     alert: AlertDescription,
-) -> (&'static [&'static str], &'static [&'static str]) {
+) -> (&'static [CauseId], &'static [&'static str]) {
     const CERT_CHECKS: &[&str] = &[c::CLIENT_CERT_TRUST, c::RDP_CERT_STORE];
     match alert.0 {
         40 => (
-            &["tls-no-shared-cipher", "tls-version-mismatch"],
+            &[CauseId::TlsNoSharedCipher, CauseId::TlsVersionMismatch],
             &[c::TLS_PROTOCOLS, c::FIPS_POLICY, c::SCHANNEL_EVENTS],
         ),
         71 | 60 => (
-            &["tls-no-shared-cipher"],
+            &[CauseId::TlsNoSharedCipher],
             &[c::TLS_PROTOCOLS, c::FIPS_POLICY, c::SCHANNEL_EVENTS],
         ),
         70 | 86 => (
-            &["tls-version-mismatch"],
+            &[CauseId::TlsVersionMismatch],
             &[c::TLS_PROTOCOLS, c::SCHANNEL_EVENTS],
         ),
         45 => (
-            &["cert-expired", "cert-not-yet-valid"],
+            &[CauseId::CertExpired, CauseId::CertNotYetValid],
             &[c::RDP_CERT_STORE, c::CLOCKS, c::TERMSERVICE_CERT_EVENTS],
         ),
-        48 => (&["cert-untrusted", "cert-self-signed"], CERT_CHECKS),
+        48 => (&[CauseId::CertUntrusted, CauseId::CertSelfSigned], CERT_CHECKS),
         42 => (
             &[
-                "cert-untrusted",
-                "cert-self-signed",
-                "cert-weak-signature",
-                "cert-wrong-usage",
+                CauseId::CertUntrusted,
+                CauseId::CertSelfSigned,
+                CauseId::CertWeakSignature,
+                CauseId::CertWrongUsage,
             ],
             CERT_CHECKS,
         ),
-        43 => (&["cert-wrong-usage", "cert-weak-key"], CERT_CHECKS),
-        44 | 111 | 113 | 114 => (&["cert-untrusted"], CERT_CHECKS),
+        43 => (&[CauseId::CertWrongUsage, CauseId::CertWeakKey], CERT_CHECKS),
+        44 | 111 | 113 | 114 => (&[CauseId::CertUntrusted], CERT_CHECKS),
         46 => (
-            &["cert-untrusted", "cert-self-signed", "cert-name-mismatch"],
+            &[CauseId::CertUntrusted, CauseId::CertSelfSigned, CauseId::CertNameMismatch],
             CERT_CHECKS,
         ),
-        112 => (&["cert-name-mismatch"], &[c::CLIENT_CERT_TRUST]),
-        41 | 116 => (&["neg-ssl-with-user-auth-required"], &[c::SECURITY_LAYER]),
+        112 => (&[CauseId::CertNameMismatch], &[c::CLIENT_CERT_TRUST]),
+        41 | 116 => (&[CauseId::NegSslWithUserAuthRequired], &[c::SECURITY_LAYER]),
         80 | 51 => (
-            &["tls-server-abort"],
+            &[CauseId::TlsServerAbort],
             &[c::SCHANNEL_EVENTS, c::MACHINE_KEYS, c::RDP_CERT_STORE],
         ),
-        90 => (&["client-aborted-after-handshake"], &[c::CLIENT_CERT_TRUST]),
+        90 => (&[CauseId::ClientAbortedAfterHandshake], &[c::CLIENT_CERT_TRUST]),
         10 | 20 | 21 | 22 | 30 | 47 | 50 | 109 | 110 => {
-            (&["malformed-reply"], &[c::CAPTURE_OR_PROBE])
+            (&[CauseId::MalformedReply], &[c::CAPTURE_OR_PROBE])
         }
         _ => (&[], &[]),
     }
@@ -122,7 +123,7 @@ mod tests {
         );
         assert_eq!(
             causes_and_checks(AlertDescription::CERTIFICATE_EXPIRED).0[0],
-            "cert-expired"
+            CauseId::CertExpired
         );
     }
 }

@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use crate::diagnose::{certificate_findings, diagnose, Context, Finding, Severity};
+use crate::diagnose::{
+    certificate_findings, diagnose, CauseId, Context, Finding, Severity, Verdict,
+};
 use crate::report::target::{CipherAnswer, OfferAnswer, TargetReport, VersionAnswer};
 use crate::report::ConnectionReport;
 use crate::session::{CertEntry, Observation};
@@ -324,7 +326,7 @@ fn empty_report(t: &Target, addr: Option<SocketAddr>, error: Option<String>) -> 
         target: t.given.clone(),
         address: addr.map(|a| a.to_string()),
         name: None,
-        verdict: "incomplete",
+        verdict: Verdict::Incomplete,
         reached: None,
         error,
         protocols: Vec::new(),
@@ -410,8 +412,8 @@ fn build_report(
         report.reached,
         default.report.diagnosis.verdict_id(),
     ) {
-        (Some(id), _, _) => id,
-        (None, Some(_), _) => "healthy",
+        (Some(id), _, _) => Verdict::Cause(id),
+        (None, Some(_), _) => Verdict::Healthy,
         (None, None, v) => v,
     };
     let mut findings: Vec<Finding> = default
@@ -443,7 +445,7 @@ fn build_report(
     let from_others = others
         .iter()
         .flat_map(|a| a.report.diagnosis.findings.iter())
-        .filter(|f| !matches!(f.id, "path-degraded" | "security-layer-mismatch"));
+        .filter(|f| !matches!(f.id, CauseId::PathDegraded | CauseId::SecurityLayerMismatch));
     let from_default = connections.iter().flat_map(|c| c.diagnosis.findings.iter());
     for f in from_default
         .chain(from_others)

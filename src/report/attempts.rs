@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 
 use super::ConnectionReport;
-use crate::diagnose::Outcome;
+use crate::diagnose::{Outcome, Verdict};
 use crate::session::Event;
 
 /// A connection that starts within this long after the previous one (same client address, same server)
@@ -32,7 +32,7 @@ pub struct Try {
     pub end_us: i64,
     /// What the client offered (`SSL|HYBRID`, ...), when it sent a Connection Request.
     pub requested: Option<String>,
-    pub verdict: &'static str,
+    pub verdict: Verdict,
     pub outcome: Outcome,
 }
 
@@ -58,8 +58,8 @@ impl Attempt {
     }
 
     /// The last try's verdict: what the user was left with.
-    pub fn verdict(&self) -> &'static str {
-        self.last().map_or("incomplete", |t| t.verdict)
+    pub fn verdict(&self) -> Verdict {
+        self.last().map_or(Verdict::Incomplete, |t| t.verdict)
     }
 
     /// Established in the end, after at least one try that was not.

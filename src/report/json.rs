@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::attempts::Attempt;
 use super::{outcome_name, ConnectionReport, Summary};
-use crate::diagnose::Finding;
+use crate::diagnose::{Finding, Verdict};
 use crate::session::{Entry, Stage};
 
 /// The schema id every object carries.
@@ -24,7 +24,7 @@ struct ConnectionJson<'a> {
     label: Option<&'a str>,
     outcome: &'static str,
     stage_reached: Stage,
-    verdict: &'static str,
+    verdict: Verdict,
     findings: &'a [Finding],
     timeline: &'a [Entry],
     #[serde(skip_serializing_if = "is_zero")]
@@ -89,7 +89,7 @@ struct AttemptJson<'a> {
     client: &'a str,
     server: &'a str,
     outcome: &'static str,
-    verdict: &'static str,
+    verdict: Verdict,
     recovered: bool,
     span_us: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -106,7 +106,7 @@ struct TryJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     requested: Option<&'a str>,
     outcome: &'static str,
-    verdict: &'static str,
+    verdict: Verdict,
 }
 
 /// An attempt of several tries (replay): one object of kind `attempt`, after its connections.

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::diagnose::{Diagnosis, Outcome, Severity};
+use crate::diagnose::{Diagnosis, Outcome, Severity, UnknownCause, Verdict};
 use crate::session::Observation;
 
 pub use json::{
@@ -37,25 +37,33 @@ pub struct ConnectionReport {
 /// What `--expect` asks: every connection's verdict (first failure finding, or `healthy`) is one of these.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Expectation {
-    pub ids: Vec<String>,
+    pub ids: Vec<Verdict>,
 }
 
 impl Expectation {
-    /// Parses `ID[,ID...]`.
-    pub fn parse(list: &str) -> Self {
-        Self {
+    /// Parses `ID[,ID...]`: cause ids, `healthy`, `incomplete`; anything else is an error naming it.
+    pub fn parse(list: &str) -> Result<Self, UnknownCause> {
+        Ok(Self {
             ids: list
                 .split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect(),
-        }
+                .map(str::parse)
+                .collect::<Result<_, _>>()?,
+        })
     }
 
     pub fn accepts(&self, report: &ConnectionReport) -> bool {
-        let verdict = report.diagnosis.verdict_id();
-        self.ids.iter().any(|id| id == verdict)
+        self.ids.contains(&report.diagnosis.verdict_id())
+    }
+
+    /// The ids, as a user reads them: `a or b`.
+    fn words(&self) -> String {
+        self.ids
+            .iter()
+            .map(|v| v.as_str())
+            .collect::<Vec<_>>()
+            .join(" or ")
     }
 }
 
@@ -94,7 +102,7 @@ impl Summary {
             .or_default() += 1;
         *self
             .by_verdict
-            .entry(report.diagnosis.verdict_id())
+            .entry(report.diagnosis.verdict_id().as_str())
             .or_default() += 1;
         for f in report
             .diagnosis
@@ -102,7 +110,7 @@ impl Summary {
             .iter()
             .filter(|f| f.severity == Severity::Advisory)
         {
-            *self.advisories.entry(f.id).or_default() += 1;
+            *self.advisories.entry(f.id.as_str()).or_default() += 1;
         }
         if let Some(expect) = expect {
             let mismatches = self.expect_mismatches.get_or_insert_with(Vec::new);
@@ -111,7 +119,7 @@ impl Summary {
                     "{}: {} (expected {})",
                     connection_name(report),
                     report.diagnosis.verdict_id(),
-                    expect.ids.join(" or ")
+                    expect.words()
                 ));
             }
         }
@@ -124,22 +132,19 @@ impl Summary {
     }
 
     /// Counts a probed target by its verdict (`healthy` counts as established).
-    pub fn add_target(&mut self, verdict: &'static str, expect: Option<&Expectation>, name: &str) {
+    pub fn add_target(&mut self, verdict: Verdict, expect: Option<&Expectation>, name: &str) {
         self.connections += 1;
         let outcome = match verdict {
-            "healthy" => "established",
-            "incomplete" => "incomplete",
-            _ => "failed",
+            Verdict::Healthy => "established",
+            Verdict::Incomplete => "incomplete",
+            Verdict::Cause(_) => "failed",
         };
         *self.by_outcome.entry(outcome).or_default() += 1;
-        *self.by_verdict.entry(verdict).or_default() += 1;
+        *self.by_verdict.entry(verdict.as_str()).or_default() += 1;
         if let Some(expect) = expect {
             let mismatches = self.expect_mismatches.get_or_insert_with(Vec::new);
-            if !expect.ids.iter().any(|id| id == verdict) {
-                mismatches.push(format!(
-                    "{name}: {verdict} (expected {})",
-                    expect.ids.join(" or ")
-                ));
+            if !expect.ids.contains(&verdict) {
+                mismatches.push(format!("{name}: {verdict} (expected {})", expect.words()));
             }
         }
     }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::json::SCHEMA;
 use super::text::Style;
 use super::{write_connection_json_value, write_connection_text, ConnectionReport};
-use crate::diagnose::{Finding, Severity};
+use crate::diagnose::{Finding, Severity, Verdict};
 use crate::session::CertEntry;
 
 /// What the server answered one security-protocol offer.
@@ -59,7 +59,7 @@ pub struct TargetReport {
     /// The name used for SNI and certificate checks.
     pub name: Option<String>,
     /// What a default Windows client hits: a cause id, `healthy`, or `incomplete`.
-    pub verdict: &'static str,
+    pub verdict: Verdict,
     /// How far the default path got without credentials: `tls`, `credssp`, `standard-security`.
     pub reached: Option<&'static str>,
     /// Why the target could not be probed at all (resolution), when it could not.
@@ -216,14 +216,14 @@ pub fn write_target_text(t: &TargetReport, style: &Style, out: &mut dyn Write) -
     writeln!(out)
 }
 
-fn style_verdict(v: &str, style: &Style) -> String {
+fn style_verdict(v: Verdict, style: &Style) -> String {
     if !style.color {
         return v.to_string();
     }
     let code = match v {
-        "healthy" => "32",
-        "incomplete" => "33",
-        _ => "31",
+        Verdict::Healthy => "32",
+        Verdict::Incomplete => "33",
+        Verdict::Cause(_) => "31",
     };
     format!("\x1b[{code}m{v}\x1b[0m")
 }

@@ -287,7 +287,11 @@ fn write_finding(n: usize, f: &Finding, style: &Style, out: &mut dyn Write) -> i
         writeln!(
             out,
             "     looks the same on the wire: {}",
-            f.lookalikes.join(", ")
+            f.lookalikes
+                .iter()
+                .map(|id| id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         )?;
     }
     Ok(())

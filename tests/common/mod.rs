@@ -361,5 +361,5 @@ pub fn write_pcap(path: &std::path::Path, frames: &[Frame]) {
 
 /// The finding ids of a diagnosis, in order.
 pub fn ids(d: &Diagnosis) -> Vec<&'static str> {
-    d.findings.iter().map(|f| f.id).collect()
+    d.findings.iter().map(|f| f.id.as_str()).collect()
 }

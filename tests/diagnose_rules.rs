@@ -720,3 +720,36 @@ fn certificate_facts_are_advice_when_the_client_went_on() {
     );
     assert!(has(&d, "cert-expired"));
 }
+
+#[test]
+fn verdicts_are_typed_and_expect_parses_them() {
+    use rdpdiag::diagnose::Verdict;
+    use rdpdiag::report::Expectation;
+    assert_eq!("healthy".parse::<Verdict>().unwrap(), Verdict::Healthy);
+    assert_eq!(
+        "incomplete".parse::<Verdict>().unwrap(),
+        Verdict::Incomplete
+    );
+    assert_eq!(
+        "cert-expired".parse::<Verdict>().unwrap(),
+        Verdict::Cause(CauseId::CertExpired)
+    );
+    assert_eq!(
+        serde_json::to_value(Verdict::Cause(CauseId::TlsServerAbort)).unwrap(),
+        "tls-server-abort"
+    );
+    let e = Expectation::parse("cert-expired, healthy").unwrap();
+    assert_eq!(
+        e.ids,
+        [Verdict::Cause(CauseId::CertExpired), Verdict::Healthy]
+    );
+    let err = Expectation::parse("healthy,cert-expird").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unknown cause id \"cert-expird\" (see docs/causes.md)"
+    );
+    // The diagnosis' verdict is the type, compared as the stable string where tests and JSON need it.
+    let d = named("tcp-refused").diagnose();
+    assert_eq!(d.verdict_id(), Verdict::Cause(CauseId::TcpRefused));
+    assert_eq!(d.verdict_id(), "tcp-refused");
+}

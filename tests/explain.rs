@@ -395,3 +395,55 @@ fn json_output() {
     assert_eq!(json[0]["value"], 7);
     assert_eq!(json[0]["causes"][0], "server-denied-connection");
 }
+
+/// The `fix:` line that follows the line containing `marker`.
+fn fix_after(text: &str, marker: &str) -> String {
+    text.lines()
+        .skip_while(|l| !l.contains(marker))
+        .find_map(|l| l.trim().strip_prefix("fix: "))
+        .unwrap_or_else(|| panic!("no fix after {marker:?} in:\n{text}"))
+        .to_string()
+}
+
+fn run(args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rdpdiag"))
+        .args(args)
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn explain_and_a_replay_finding_print_the_same_remedy() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/recorded/");
+    for (pcap, id) in [
+        ("xrdp-tls12-expired-cert-refused.pcap", "cert-expired"),
+        ("xrdp-weak-key-tls-abort.pcap", "tls-server-abort"),
+        (
+            "xrdp-tls13-expired-cert-refused.pcap",
+            "client-aborted-after-handshake",
+        ),
+        ("xrdp-rdp-only-client-tls.pcap", "security-layer-mismatch"),
+    ] {
+        let path = format!("{dir}{pcap}");
+        let replay = run(&["replay", "--color", "never", &path]);
+        let from_replay = fix_after(&replay, &format!("1. {id} ("));
+        // `rdpdiag explain ID`
+        let from_explain = fix_after(&run(&["explain", id]), &format!("    {id}: "));
+        assert_eq!(from_replay, from_explain, "{id}");
+        // The JSON report carries the same words.
+        let json = run(&["replay", "--json", &path]);
+        let first: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
+        assert_eq!(first["findings"][0]["id"], id);
+        assert_eq!(first["findings"][0]["remedy"], from_explain.as_str());
+    }
+    // A code that lists the cause prints the same remedy for it.
+    let from_code = fix_after(&run(&["explain", "0x904"]), "    tls-server-abort: ");
+    let replay = run(&[
+        "replay",
+        "--color",
+        "never",
+        &format!("{dir}xrdp-key-mismatch-tls-abort.pcap"),
+    ]);
+    assert_eq!(fix_after(&replay, "1. tls-server-abort ("), from_code);
+}

@@ -16,7 +16,7 @@ use crate::diagnose::causes::checks as c;
 use crate::diagnose::CauseId;
 
 /// One disconnect reason: the value, the documented constant name, what it means, and the causes it
-/// points to (cause ids of causes.md, most likely first) with the host checks that separate them.
+/// points to (cause ids of the catalogue, most likely first) with the host checks that separate them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DisconnectReason {
     pub value: u32,

@@ -1,4 +1,4 @@
-//! Windows event ids that separate causes the wire cannot (causes.md, "Windows event ids").
+//! Windows event ids that separate causes the wire cannot (Schannel and Remote Desktop Services events).
 //!
 //! Wording checked against Microsoft's "Troubleshoot an RDP general error" article for Azure VMs
 //! (event samples of Schannel 36870 and 36871 and of TerminalServices-RemoteConnectionManager 1057 and

@@ -182,7 +182,7 @@ pub fn tls_alert(alert: AlertDescription) -> Option<Explanation> {
     })
 }
 
-/// A Windows event id of causes.md's list.
+/// A Windows event id of the table in [`event_id`].
 pub fn windows_event(id: u32) -> Option<Explanation> {
     event_id::lookup(id).map(|event| Explanation {
         kind: event.kind,

@@ -40,7 +40,11 @@ pub fn write_text(explanations: &[Explanation], out: &mut dyn Write) -> io::Resu
         }
         writeln!(out, "  meaning: {}", explanation.meaning)?;
         if !explanation.causes.is_empty() {
-            writeln!(out, "  likely causes:")?;
+            let heading = match explanation.kind {
+                CodeKind::Cause => "cause",
+                _ => "likely causes",
+            };
+            writeln!(out, "  {heading}:")?;
             for cause in explanation.causes.iter().filter_map(|id| id.cause()) {
                 writeln!(out, "    {}: {}", cause.id, cause.title)?;
                 writeln!(out, "      fix: {}", cause.remedy)?;

@@ -35,6 +35,9 @@ pub const MAX_SNIFF_SEGMENTS: u32 = 8;
 pub const MAX_HELD_SEGMENTS: usize = 64;
 /// How many bytes a stream needs from its start before its first PDU can be recognised ([`starts_rdp`]).
 pub const SNIFF_BYTES: usize = 6;
+/// The most failed connection attempts to ports not known as RDP held for the end of a capture that
+/// turns out to hold no RDP (each one small: a SYN and its answer).
+pub const MAX_UNKNOWN_PORT_FAILURES: usize = 1_000;
 /// The well-known RDP port: connections to it are reported even without RDP content (refused, filtered).
 pub const RDP_PORT: u16 = 3389;
 
@@ -70,18 +73,41 @@ pub struct FinishedFlow {
     pub client: SocketAddr,
     pub server: SocketAddr,
     pub observation: Observation,
+    /// A failed TCP connection attempt to a port not known as RDP, reported because the capture held
+    /// no recognised RDP at all.
+    pub unknown_port: bool,
+    /// The server a SOCKS or HTTP CONNECT proxy (`server`) was asked to reach, as the request named it.
+    pub tunnel: Option<String>,
+}
+
+impl FinishedFlow {
+    fn new(client: SocketAddr, server: SocketAddr, observation: Observation) -> Self {
+        Self {
+            client,
+            server,
+            observation,
+            unknown_port: false,
+            tunnel: None,
+        }
+    }
 }
 
 /// Counters for the summary.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FlowStats {
     pub tcp_segments: u64,
+    /// TCP flows seen (a SYN, or data picked up mid-stream).
+    pub tcp_flows: u64,
     pub rdp_flows: u64,
     pub ignored_flows: u64,
     /// Flows dropped or finished early because the table was full.
     pub evicted_for_limit: u64,
     /// Flows given up because [`MAX_HELD_SEGMENTS`] were held before their first bytes were known.
     pub held_limit_hits: u64,
+    /// Failed TCP connection attempts (refused, unanswered, unreachable) to ports not known as RDP.
+    pub unknown_port_failures: u64,
+    /// Flows not classified because the snapshot length cut their first payload bytes off.
+    pub cut_unclassified: u64,
     pub gaps: u64,
     pub gap_bytes: u64,
     pub conflicts: u64,
@@ -130,6 +156,12 @@ pub struct FlowTable {
     packet: u64,
     /// Notes for the summary about limits hit.
     pub notes: Vec<String>,
+    /// Flows seen per server port (allocated at the first flow), for the summary of a capture without RDP.
+    server_ports: Vec<u32>,
+    /// Failed connection attempts to ports not known as RDP, reported at the end if nothing was RDP.
+    unknown_port_failures: Vec<FinishedFlow>,
+    /// The packet being handled and how many of its payload bytes the snapshot length cut off.
+    cut: (u64, u32),
     /// Flows marked ignored while they stay in the table, for an [`IgnoredFilter`] to learn (when kept).
     marks: Option<Vec<Mark>>,
 }
@@ -154,6 +186,9 @@ impl FlowTable {
             packet: 0,
             notes: Vec::new(),
             marks: None,
+            cut: (0, 0),
+            unknown_port_failures: Vec::new(),
+            server_ports: Vec::new(),
         }
     }
 
@@ -196,6 +231,55 @@ impl FlowTable {
         }
     }
 
+    /// One TCP segment of which `missing` payload bytes were cut off by the capture's snapshot length
+    /// (none: [`FlowTable::segment`]); in an RDP flow they are a capture gap.
+    pub fn segment_cut(
+        &mut self,
+        seg: &TcpSegment<'_>,
+        missing: u32,
+        ts: i64,
+        packet: u64,
+        out: &mut dyn FnMut(FinishedFlow),
+    ) {
+        self.cut = (packet, missing);
+        self.segment(seg, ts, packet, out);
+        self.cut = (0, 0);
+    }
+
+    /// Counts a new flow by its server port.
+    fn count_flow(&mut self, flow: &Flow) {
+        let Flow::Undecided(u) = flow else {
+            return;
+        };
+        self.stats.tcp_flows += 1;
+        if self.server_ports.is_empty() {
+            self.server_ports = vec![0; usize::from(u16::MAX) + 1];
+        }
+        if let Some(n) = self.server_ports.get_mut(usize::from(u.server.port())) {
+            *n = n.saturating_add(1);
+        }
+    }
+
+    /// The server ports most flows went to, busiest first (at most `n`).
+    pub fn busiest_ports(&self, n: usize) -> Vec<(u16, u32)> {
+        let mut ports: Vec<(u16, u32)> = (0..=u16::MAX)
+            .zip(self.server_ports.iter().copied())
+            .filter(|&(_, count)| count > 0)
+            .collect();
+        ports.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        ports.truncate(n);
+        ports
+    }
+
+    /// Payload bytes of packet `packet` the snapshot length cut off.
+    fn missing(&self, packet: u64) -> u32 {
+        if self.cut.0 == packet {
+            self.cut.1
+        } else {
+            0
+        }
+    }
+
     /// Finds or opens the segment's flow and hands the segment to it.
     fn place(
         &mut self,
@@ -229,6 +313,7 @@ impl FlowTable {
                 if self.flows.len() >= self.opts.max_flows {
                     self.make_room(out);
                 }
+                self.count_flow(&new);
                 self.flows.entry(key).or_insert(new)
             }
         };
@@ -283,17 +368,11 @@ impl FlowTable {
                     });
                     session.on_transport(Timestamp(now), None, TransportFact::CaptureEnd);
                 }
-                out(FinishedFlow {
-                    client: f.client,
-                    server: f.server,
-                    observation: f.session.finish(),
-                });
+                let mut finished = FinishedFlow::new(f.client, f.server, f.session.finish());
+                finished.tunnel = f.tunnel.take();
+                out(finished);
             }
-            Flow::Undecided(u)
-                if u.syn_ack.is_none()
-                    && u.first_syn.is_some()
-                    && is_rdp_port(&self.opts.ports, u.server.port()) =>
-            {
+            Flow::Undecided(u) if u.syn_ack.is_none() && u.first_syn.is_some() => {
                 let Undecided {
                     client,
                     server,
@@ -317,15 +396,13 @@ impl FlowTable {
                             waited_us: waited,
                         },
                     );
-                } else {
+                } else if is_rdp_port(&self.opts.ports, server.port()) {
                     session.on_transport(Timestamp(now), None, TransportFact::CaptureEnd);
+                } else {
+                    // Not RDP's port and not long enough unanswered to call filtered: nothing to say.
+                    return;
                 }
-                self.stats.rdp_flows += 1;
-                out(FinishedFlow {
-                    client,
-                    server,
-                    observation: session.finish(),
-                });
+                self.failed_attempt(FinishedFlow::new(client, server, session.finish()), out);
             }
             _ => {}
         }
@@ -352,19 +429,31 @@ impl FlowTable {
                 f.session.on_transport(Timestamp(ts), Some(packet), fact);
                 self.finish(key, false, out);
             }
-            Some(Flow::Undecided(u)) if is_rdp_port(&self.opts.ports, u.server.port()) => {
+            Some(Flow::Undecided(u)) if u.first_syn.is_some() => {
                 let mut session = Session::new();
                 start_session(&mut session, u.first_syn);
                 session.on_transport(Timestamp(ts), Some(packet), fact);
-                self.stats.rdp_flows += 1;
-                out(FinishedFlow {
-                    client: u.client,
-                    server: u.server,
-                    observation: session.finish(),
-                });
+                let flow = FinishedFlow::new(u.client, u.server, session.finish());
                 self.mark_ignored(key, ts);
+                self.failed_attempt(flow, out);
             }
             _ => {}
+        }
+    }
+
+    /// A TCP connection attempt that failed (refused, unanswered, unreachable) before any payload: on a
+    /// port known as RDP it is reported; on any other port it is held (a bounded number) and reported at
+    /// the end only if the capture held no recognised RDP.
+    fn failed_attempt(&mut self, mut flow: FinishedFlow, out: &mut dyn FnMut(FinishedFlow)) {
+        if is_rdp_port(&self.opts.ports, flow.server.port()) {
+            self.stats.rdp_flows += 1;
+            out(flow);
+            return;
+        }
+        self.stats.unknown_port_failures += 1;
+        if self.unknown_port_failures.len() < MAX_UNKNOWN_PORT_FAILURES {
+            flow.unknown_port = true;
+            self.unknown_port_failures.push(flow);
         }
     }
 
@@ -437,6 +526,20 @@ impl FlowTable {
             self.finish(key, true, out);
         }
         self.flows.clear();
+        // No RDP recognised: the failed attempts on other ports are what the capture can tell.
+        let held = std::mem::take(&mut self.unknown_port_failures);
+        if self.stats.rdp_flows == 0 {
+            let listed = held.len();
+            for flow in held {
+                out(flow);
+            }
+            let more = self.stats.unknown_port_failures.saturating_sub(listed as u64);
+            if more > 0 {
+                self.note(format!(
+                    "{more} more failed TCP connection attempts to ports not known as RDP were not listed (the first {MAX_UNKNOWN_PORT_FAILURES} were)"
+                ));
+            }
+        }
     }
 }
 

@@ -17,6 +17,8 @@ pub(super) struct RdpFlow {
     pub(super) first_syn: Option<(i64, u64)>,
     pub(super) connected: bool,
     pub(super) fins: u8,
+    /// The server a proxy handshake before the RDP stream asked for.
+    pub(super) tunnel: Option<String>,
 }
 
 impl FlowTable {
@@ -31,6 +33,7 @@ impl FlowTable {
         let syn = seg.flags.contains(TcpFlags::SYN);
         let rst = seg.flags.contains(TcpFlags::RST);
         let fin = seg.flags.contains(TcpFlags::FIN);
+        let missing = self.missing(packet);
         let Some(Flow::Rdp(flow, last)) = self.flows.get_mut(&key) else {
             return;
         };
@@ -60,7 +63,19 @@ impl FlowTable {
         let mut fin_seen = false;
         {
             let mut deliver = |d: Delivery<'_>| deliver_to(session, stats, dir, &mut fin_seen, d);
-            reasm.segment(seg.seq, syn, fin, seg.payload, packet, ts, &mut deliver);
+            if missing == 0 {
+                reasm.segment(seg.seq, syn, fin, seg.payload, packet, ts, &mut deliver);
+            } else {
+                // Cut by the snapshot length: the bytes kept, a gap for the rest, then the FIN after them.
+                reasm.segment(seg.seq, syn, false, seg.payload, packet, ts, &mut deliver);
+                let kept = u32::try_from(seg.payload.len()).unwrap_or(u32::MAX);
+                let after = seg.seq.wrapping_add(u32::from(syn)).wrapping_add(kept);
+                reasm.lost(after, missing, packet, ts, &mut deliver);
+                if fin {
+                    let at = after.wrapping_add(missing);
+                    reasm.segment(at, false, true, &[], packet, ts, &mut deliver);
+                }
+            }
             if rst {
                 reasm.flush(packet, ts, &mut deliver);
             }

@@ -82,6 +82,8 @@ pub(super) struct Undecided {
     pub(super) sniffed: u32,
     /// Payload segments held until a stream's first bytes decide (tiny or out-of-order segments).
     pub(super) held: Vec<HeldSegment>,
+    /// The server a proxy handshake on this flow asked for.
+    pub(super) tunnel: Option<String>,
     pub(super) last: i64,
 }
 
@@ -96,6 +98,7 @@ impl Undecided {
             isn: (None, None),
             sniffed: 0,
             held: Vec::new(),
+            tunnel: None,
             last: ts,
         }
     }
@@ -109,6 +112,58 @@ pub fn starts_rdp(payload: &[u8], code: u8) -> bool {
 /// The first bytes a client sends to a SOCKS 4/5 or HTTP proxy before the tunnelled protocol.
 fn looks_like_proxy_handshake(p: &[u8]) -> bool {
     matches!(p.first(), Some(4 | 5)) || p.starts_with(b"CONNECT ")
+}
+
+/// The server a client asks a proxy to reach: a SOCKS 4/4a CONNECT (`04 01 port ip user 00 [host 00]`),
+/// a SOCKS 5 CONNECT request (RFC 1928 §4: `05 01 00 atyp addr port`) or an HTTP `CONNECT host:port`
+/// (RFC 9110 §9.3.6). A host name is taken only when it is a plain DNS name or address literal.
+pub fn proxy_target(p: &[u8]) -> Option<String> {
+    let port = |hi: u8, lo: u8| u16::from_be_bytes([hi, lo]);
+    match p {
+        [4, 1, ph, pl, 0, 0, 0, d, rest @ ..] if *d != 0 => {
+            // SOCKS 4a: the host name follows the user id.
+            let user_end = rest.iter().position(|&b| b == 0)?;
+            let host = rest.get(user_end + 1..)?;
+            let host = host.get(..host.iter().position(|&b| b == 0)?)?;
+            Some(format!("{}:{}", host_name(host)?, port(*ph, *pl)))
+        }
+        [4, 1, ph, pl, a, b, c, d, ..] => Some(
+            SocketAddr::from(([*a, *b, *c, *d], port(*ph, *pl))).to_string(),
+        ),
+        [5, 1, 0, 1, a, b, c, d, ph, pl, ..] => Some(
+            SocketAddr::from(([*a, *b, *c, *d], port(*ph, *pl))).to_string(),
+        ),
+        [5, 1, 0, 3, len, rest @ ..] => {
+            let len = usize::from(*len);
+            let host = host_name(rest.get(..len)?)?;
+            let [ph, pl] = *rest.get(len..len + 2)? else {
+                return None;
+            };
+            Some(format!("{host}:{}", port(ph, pl)))
+        }
+        [5, 1, 0, 4, rest @ ..] => {
+            let ip: [u8; 16] = rest.get(..16)?.try_into().ok()?;
+            let [ph, pl] = *rest.get(16..18)? else {
+                return None;
+            };
+            Some(SocketAddr::from((ip, port(ph, pl))).to_string())
+        }
+        _ => {
+            let rest = p.strip_prefix(b"CONNECT ")?;
+            let target = rest.get(..rest.iter().position(|&b| b == b' ')?)?;
+            host_name(target).map(str::to_string)
+        }
+    }
+}
+
+/// A host name, address literal or `host:port` made of the characters those may hold (never control
+/// characters: it is printed), at most 255 bytes.
+fn host_name(b: &[u8]) -> Option<&str> {
+    let ok = !b.is_empty()
+        && b.len() <= 255
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || b".-_:[]".contains(c));
+    ok.then(|| std::str::from_utf8(b).ok()).flatten()
 }
 
 impl FlowTable {
@@ -136,11 +191,12 @@ impl FlowTable {
             mut isn,
             mut sniffed,
             mut held,
+            mut tunnel,
             ..
         } = *undecided;
         let from_client = seg.src == client;
         let known_port = is_rdp_port(&self.opts.ports, server.port());
-        let keep = |first_syn, syns, syn_ack, isn, sniffed, held| {
+        let keep = |first_syn, syns, syn_ack, isn, sniffed, held, tunnel| {
             Flow::Undecided(Box::new(Undecided {
                 client,
                 server,
@@ -150,6 +206,7 @@ impl FlowTable {
                 isn,
                 sniffed,
                 held,
+                tunnel,
                 last: ts,
             }))
         };
@@ -158,33 +215,34 @@ impl FlowTable {
             first_syn.get_or_insert((ts, packet));
             isn.0.get_or_insert(seg.seq);
             self.flows
-                .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed, held));
+                .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed, held, tunnel.take()));
             return;
         }
         if syn && ack && !from_client {
             syn_ack.get_or_insert((ts, packet));
             isn.1.get_or_insert(seg.seq);
             self.flows
-                .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed, held));
+                .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed, held, tunnel.take()));
             return;
         }
         if rst && !from_client && syn_ack.is_none() && seg.payload.is_empty() && first_syn.is_some()
         {
-            // RST in answer to the SYN: refused. Worth a report only where RDP was expected.
+            // RST in answer to the SYN: refused.
             self.mark_ignored(key, ts);
-            if known_port {
-                let mut session = Session::new();
-                start_session(&mut session, first_syn);
-                session.on_transport(Timestamp(ts), Some(packet), TransportFact::Refused);
-                self.stats.rdp_flows += 1;
-                out(FinishedFlow {
-                    client,
-                    server,
-                    observation: session.finish(),
-                });
-            } else {
+            let mut session = Session::new();
+            start_session(&mut session, first_syn);
+            session.on_transport(Timestamp(ts), Some(packet), TransportFact::Refused);
+            if !known_port {
                 self.stats.ignored_flows += 1;
             }
+            self.failed_attempt(FinishedFlow::new(client, server, session.finish()), out);
+            return;
+        }
+        if self.missing(packet) > 0 && !known_port && seg.payload.len() < SNIFF_BYTES {
+            // Its first bytes were cut off by the snapshot length: it cannot be told RDP by content.
+            self.mark_ignored(key, ts);
+            self.stats.ignored_flows += 1;
+            self.stats.cut_unclassified += 1;
             return;
         }
         if seg.payload.is_empty() {
@@ -193,7 +251,7 @@ impl FlowTable {
                 held.push(HeldSegment::of(seg, ts, packet));
             }
             self.flows
-                .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed, held));
+                .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed, held, tunnel.take()));
             return;
         }
         // With the stream's start known (its SYN seen) and no proxy handshake, the stream's first bytes
@@ -206,7 +264,7 @@ impl FlowTable {
                 if prefix.len() < SNIFF_BYTES && !known_port {
                     if held.len() < MAX_HELD_SEGMENTS {
                         self.flows
-                            .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed, held));
+                            .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed, held, tunnel.take()));
                     } else {
                         // Never silent (invariant 5): a flow given up for this limit is said in the summary.
                         self.mark_ignored(key, ts);
@@ -232,10 +290,11 @@ impl FlowTable {
             let proxied = sniffed > 0 || (from_client && looks_like_proxy_handshake(&first_bytes));
             if from_client && proxied {
                 sniffed += 1;
+                tunnel = tunnel.or_else(|| proxy_target(seg.payload));
             }
             if proxied && sniffed < MAX_SNIFF_SEGMENTS {
                 self.flows
-                    .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed, held));
+                    .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed, held, tunnel.take()));
             } else {
                 self.mark_ignored(key, ts);
                 self.stats.ignored_flows += 1;
@@ -276,6 +335,7 @@ impl FlowTable {
             first_syn,
             connected: syn_ack.is_some() || first_syn.is_none(),
             fins: 0,
+            tunnel: tunnel.take(),
         };
         self.flows.insert(key, Flow::Rdp(Box::new(flow), ts));
         self.rdp_active += 1;
@@ -293,5 +353,28 @@ impl FlowTable {
                 self.rdp(key, &h.segment(), h.ts, h.packet, out);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::proxy_target;
+
+    #[test]
+    fn proxy_requests_name_their_target() {
+        let socks5 = [5, 1, 0, 1, 10, 0, 0, 1, 0x0d, 0x3d];
+        assert_eq!(proxy_target(&socks5).as_deref(), Some("10.0.0.1:3389"));
+        let socks5_name = b"\x05\x01\x00\x03\x07rdp.lan\x0d\x3d";
+        assert_eq!(proxy_target(socks5_name).as_deref(), Some("rdp.lan:3389"));
+        let socks4 = [4, 1, 0x0d, 0x3d, 192, 168, 1, 9, b'u', 0];
+        assert_eq!(proxy_target(&socks4).as_deref(), Some("192.168.1.9:3389"));
+        let socks4a = b"\x04\x01\x0d\x3d\x00\x00\x00\x01u\x00host-1\x00";
+        assert_eq!(proxy_target(socks4a).as_deref(), Some("host-1:3389"));
+        let http = b"CONNECT rdp.example:3389 HTTP/1.1\r\nHost: x\r\n\r\n";
+        assert_eq!(proxy_target(http).as_deref(), Some("rdp.example:3389"));
+        // A SOCKS 5 greeting names nothing; a name with a control character is not taken.
+        assert_eq!(proxy_target(&[5, 1, 0]), None);
+        assert_eq!(proxy_target(b"CONNECT \x1b[2J:3389 HTTP/1.1\r\n"), None);
+        assert_eq!(proxy_target(b"\x05\x01\x00\x03\x09rdp"), None);
     }
 }

@@ -563,5 +563,32 @@ fn rdp_udp_transport_flows_are_listed() {
         ),
         "{merged:?}"
     );
-    assert_eq!(merged.len(), 4, "{merged:?}");
+    // No TCP RDP connection: the summary says what the capture held.
+    assert!(
+        merged[4].contains("no RDP connection found; the input held 39 packets, 0 TCP flows"),
+        "{merged:?}"
+    );
+    assert_eq!(merged.len(), 5, "{merged:?}");
+}
+
+#[test]
+fn a_proxied_connection_names_the_proxy_and_the_tunnelled_server() {
+    let path = fixture("arkime__socks5-rdp.pcap");
+    let out = run(&["replay", "--json", path.as_str()], None);
+    let conns = connections(&out);
+    assert_eq!(conns.len(), 1, "{conns:?}");
+    assert_eq!(conns[0]["server"], "10.0.0.2:42356");
+    assert_eq!(conns[0]["tunnelled_server"], "10.0.0.1:3389");
+    let out = run(&["replay", "--color", "never", path.as_str()], None);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("10.0.0.3:2276 -> 10.0.0.2:42356 (a proxy) -> 10.0.0.1:3389  "),
+        "{text}"
+    );
+    // A direct connection has no such field.
+    let direct = fixture("zeek__rdp-to-ssl.pcap");
+    let out = run(&["replay", "--json", direct.as_str()], None);
+    assert!(connections(&out)
+        .iter()
+        .all(|c| c.get("tunnelled_server").is_none()));
 }

@@ -15,6 +15,7 @@ fn report(script: &Script) -> ConnectionReport {
     let observation = script.play();
     let diagnosis = diagnose(&observation, &Context::default());
     ConnectionReport {
+        tunnel: None,
         source: "scripted".into(),
         client: Some("192.0.2.10:50000".into()),
         server: Some("192.0.2.20:3389".into()),

@@ -18,21 +18,33 @@ const MAGIC_MICROSECONDS: u32 = 0xa1b2_c3d4;
 pub struct PcapWriter<W: Write> {
     out: W,
     frames: u64,
+    snaplen: u32,
 }
 
 impl<W: Write> PcapWriter<W> {
     /// Writes the file header (Ethernet, microseconds, snaplen [`SNAPLEN`]).
-    pub fn new(mut out: W) -> io::Result<Self> {
+    pub fn new(out: W) -> io::Result<Self> {
+        Self::with_snaplen(out, SNAPLEN)
+    }
+
+    /// Writes the file header with snapshot length `snaplen` (at least 1): each frame keeps at most
+    /// that many bytes and its original length, as `tcpdump -s SNAPLEN` writes them.
+    pub fn with_snaplen(mut out: W, snaplen: u32) -> io::Result<Self> {
+        let snaplen = snaplen.clamp(1, SNAPLEN);
         let mut header = Vec::with_capacity(24);
         header.extend_from_slice(&MAGIC_MICROSECONDS.to_le_bytes());
         header.extend_from_slice(&2u16.to_le_bytes()); // version_major
         header.extend_from_slice(&4u16.to_le_bytes()); // version_minor
         header.extend_from_slice(&0i32.to_le_bytes()); // thiszone (always 0)
         header.extend_from_slice(&0u32.to_le_bytes()); // sigfigs (always 0)
-        header.extend_from_slice(&SNAPLEN.to_le_bytes());
+        header.extend_from_slice(&snaplen.to_le_bytes());
         header.extend_from_slice(&LINKTYPE_ETHERNET.to_le_bytes());
         out.write_all(&header)?;
-        Ok(Self { out, frames: 0 })
+        Ok(Self {
+            out,
+            frames: 0,
+            snaplen,
+        })
     }
 
     /// One frame captured at `ts_us` (microseconds since the Unix epoch, 1970 to 2106).
@@ -50,7 +62,7 @@ impl<W: Write> PcapWriter<W> {
                 format!("pcap: a frame of {} bytes", frame.len()),
             )
         })?;
-        let incl_len = orig_len.min(SNAPLEN);
+        let incl_len = orig_len.min(self.snaplen);
         let kept = frame
             .get(..usize::try_from(incl_len).unwrap_or(usize::MAX))
             .unwrap_or(frame);

@@ -408,8 +408,12 @@ fn run_replay(sources: &[Source], opts: ReplayOptions, args: &ReportArgs) -> Exi
         }
         written
     };
+    let mut nothing_judged = false;
     for source in sources {
+        let (mut seen, mut judged) = (0u64, 0u64);
         let mut sink = |r: ConnectionReport| {
+            seen += 1;
+            judged += u64::from(r.diagnosis.outcome != rdpdiag::diagnose::Outcome::Incomplete);
             summary.add(&r, expect.as_ref());
             let written = match (args.json, args.quiet) {
                 (_, true) => Ok(()),
@@ -423,10 +427,13 @@ fn run_replay(sources: &[Source], opts: ReplayOptions, args: &ReportArgs) -> Exi
             !broken_pipe
         };
         let (stats, error) = replay_source(source, &opts, &mut sink);
+        let verdict = stats.verdict(seen, judged);
+        nothing_judged |= verdict.nothing_judged;
         summary.notes.extend(
             stats
                 .notes
                 .iter()
+                .chain(&verdict.notes)
                 .map(|n| format!("{}: {n}", source.name())),
         );
         if let Some(e) = error {
@@ -444,6 +451,18 @@ fn run_replay(sources: &[Source], opts: ReplayOptions, args: &ReportArgs) -> Exi
             rdpdiag::report::attempts::MAX_OPEN_ATTEMPTS
         ));
     }
+    if summary.connections == 0 {
+        if let Some(expect) = &expect {
+            // Nothing analysed matches no expectation.
+            summary
+                .expect_mismatches
+                .get_or_insert_with(Vec::new)
+                .push(format!(
+                    "no connection was analysed (expected {})",
+                    expect.ids.join(" or ")
+                ));
+        }
+    }
     let written = write_attempts(attempts.finish(), &mut summary, &mut out).and_then(|()| {
         if args.json {
             write_summary_json(&summary, &mut out)
@@ -458,6 +477,8 @@ fn run_replay(sources: &[Source], opts: ReplayOptions, args: &ReportArgs) -> Exi
     }
     if failed {
         ExitCode::from(2)
+    } else if nothing_judged {
+        ExitCode::from(summary.exit_code().max(1))
     } else {
         ExitCode::from(summary.exit_code())
     }

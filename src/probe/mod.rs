@@ -129,6 +129,7 @@ fn answered(addr: SocketAddr, asked: Asked, name: &str, warn_days: i64) -> Answe
     };
     Answered {
         report: ConnectionReport {
+            tunnel: None,
             source: "probe".to_string(),
             client: asked.record.local.map(|a| a.to_string()),
             server: Some(addr.to_string()),

@@ -2,6 +2,7 @@
 //! libpcap, link layers and IP decoded (`packet`), TCP reassembled per direction (`reasm`), every RDP
 //! connection found by content or port (`flows`) and fed into its own session, then diagnosed.
 
+mod cut;
 pub mod flows;
 pub mod ip;
 pub mod packet;
@@ -102,8 +103,73 @@ pub struct ReplayStats {
     /// Packets whose headers could not be decoded (malformed or truncated frames), and the first of them.
     pub undecodable: u64,
     pub first_undecodable: Option<String>,
+    /// Frames the capture's snapshot length cut short, the longest of them (the snapshot length), and
+    /// those of them cut too short to place in a TCP connection.
+    pub cut_packets: u64,
+    pub snaplen: Option<u32>,
+    pub cut_undecodable: u64,
     pub flows: FlowStats,
+    /// The server ports most TCP flows went to, busiest first, with their flow counts.
+    pub busiest_ports: Vec<(u16, u32)>,
     pub notes: Vec<String>,
+}
+
+/// What the summary says about one source beyond its connections, and whether its verdicts stand.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceVerdict {
+    pub notes: Vec<String>,
+    /// Nothing in the source could be judged (no connection reached a verdict) because the capture cut
+    /// the payloads off: never a success (exit 1).
+    pub nothing_judged: bool,
+}
+
+impl ReplayStats {
+    /// What the source held, in one phrase: packets, TCP flows, the busiest server ports.
+    pub fn held(&self) -> String {
+        let mut s = format!(
+            "{} packets, {} TCP flows",
+            self.packets, self.flows.tcp_flows
+        );
+        if !self.busiest_ports.is_empty() {
+            let ports: Vec<String> = self
+                .busiest_ports
+                .iter()
+                .map(|(port, n)| format!("{port} ({n})"))
+                .collect();
+            s.push_str(&format!(" (busiest server ports: {})", ports.join(", ")));
+        }
+        s
+    }
+
+    /// The notes a source's summary needs given how many of its connections were reported and how
+    /// many of them reached a verdict (established or failed): what it held when nothing was found,
+    /// and what the snapshot length cut.
+    pub fn verdict(&self, connections: u64, judged: u64) -> SourceVerdict {
+        let mut v = SourceVerdict::default();
+        if connections == 0 {
+            v.notes.push(format!(
+                "no RDP connection found; the input held {}",
+                self.held()
+            ));
+        }
+        if self.cut_packets > 0 {
+            let snaplen = self
+                .snaplen
+                .map_or_else(|| "unknown".to_string(), |s| s.to_string());
+            let mut note = format!(
+                "payloads were cut by the capture's snapshot length (snaplen {snaplen}, {} packets cut)",
+                self.cut_packets
+            );
+            if judged == 0 {
+                v.nothing_judged = true;
+                note.push_str(": nothing could be judged; capture again with the full packet (tcpdump -s 0)");
+            } else {
+                note.push_str(": the cut bytes are capture gaps in their connections");
+            }
+            v.notes.push(note);
+        }
+        v
+    }
 }
 
 /// Turns a finished flow into a report.
@@ -117,7 +183,11 @@ pub fn report_flow(source: &str, flow: FinishedFlow, warn_days: i64) -> Connecti
         source: source.to_string(),
         client: Some(endpoint(flow.client)),
         server: Some(endpoint(flow.server)),
-        label: None,
+        label: flow.unknown_port.then(|| {
+            let port = flow.server.port();
+            format!("port {port} not known as RDP; `--port {port}` to treat it as RDP")
+        }),
+        tunnel: flow.tunnel,
         observation: flow.observation,
         diagnosis,
     }

@@ -9,6 +9,7 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use super::flows::{is_rdp_port, FinishedFlow, FlowTable, IgnoredFilter, Mark, Sorted};
+use super::cut::cut_tcp;
 use super::packet::{Decoded, Decoder, IcmpUnreachable, LinkType, TcpFlags, TcpSegment};
 use super::udp::UdpTransports;
 use super::{now_us, report_flow, ts_us, Progress, ReplayError, ReplayOptions, ReplayStats};
@@ -33,6 +34,8 @@ enum Item {
         window: u16,
         /// Where its payload sits in the batch's bytes.
         payload: Range<usize>,
+        /// Payload bytes the capture's snapshot length cut off.
+        missing: u32,
     },
     Icmp(IcmpUnreachable),
     /// A segment dropped by the filter that starts a new second of capture time: the table's clock.
@@ -59,7 +62,7 @@ impl Batch {
         self.end = None;
     }
 
-    fn push_tcp(&mut self, seg: &TcpSegment<'_>, ts: i64, packet: u64) {
+    fn push_tcp(&mut self, seg: &TcpSegment<'_>, missing: u32, ts: i64, packet: u64) {
         let start = self.data.len();
         self.data.extend_from_slice(seg.payload);
         let item = Item::Tcp {
@@ -70,6 +73,7 @@ impl Batch {
             flags: seg.flags,
             window: seg.window,
             payload: start..self.data.len(),
+            missing,
         };
         self.items.push((item, ts, packet));
     }
@@ -114,9 +118,16 @@ impl Reader {
         }
     }
 
-    /// One captured packet, numbered in capture order from 1; what the analysis needs goes to `batch`.
-    fn packet(&mut self, ts: i64, data: &[u8], batch: &mut Batch) {
+    /// One captured packet (`wire_len` bytes long on the wire), numbered in capture order from 1; what
+    /// the analysis needs goes to `batch`.
+    fn packet(&mut self, ts: i64, data: &[u8], wire_len: u32, batch: &mut Batch) {
         self.stats.packets += 1;
+        let cut = usize::try_from(wire_len).is_ok_and(|w| w > data.len());
+        if cut {
+            self.stats.cut_packets += 1;
+            let kept = u32::try_from(data.len()).unwrap_or(u32::MAX);
+            self.stats.snaplen = Some(self.stats.snaplen.map_or(kept, |s| s.max(kept)));
+        }
         self.stats.bytes += u64::try_from(data.len()).unwrap_or(u64::MAX);
         self.last_ts = self.last_ts.max(ts);
         let number = self.stats.packets;
@@ -124,17 +135,29 @@ impl Reader {
             self.progress
                 .set(self.stats.bytes + 16 * self.stats.packets + 24);
         }
-        match self.decoder.decode(self.link, data, ts) {
-            Ok(Decoded::Tcp(seg)) => {
+        let decoded = match self.decoder.decode(self.link, data, ts) {
+            // Cut inside the IP packet: its headers still place the segment, and the bytes the capture
+            // did not keep become a gap in its flow.
+            Err(_) if cut => match cut_tcp(self.link, data) {
+                Some(c) => Ok((Decoded::Tcp(c.segment), c.missing)),
+                None => {
+                    self.stats.cut_undecodable += 1;
+                    return;
+                }
+            },
+            other => other.map(|d| (d, 0)),
+        };
+        match decoded {
+            Ok((Decoded::Tcp(seg), missing)) => {
                 let sorted = self.filter.as_mut().map(|f| f.sort(&seg, ts, number));
                 match sorted.unwrap_or(Sorted::Needed) {
-                    Sorted::Needed => batch.push_tcp(&seg, ts, number),
+                    Sorted::Needed => batch.push_tcp(&seg, missing, ts, number),
                     Sorted::Tick => batch.items.push((Item::Tick, ts, number)),
                     Sorted::Dropped => {}
                 }
             }
-            Ok(Decoded::IcmpUnreachable(icmp)) => batch.items.push((Item::Icmp(icmp), ts, number)),
-            Ok(Decoded::Udp(d)) => {
+            Ok((Decoded::IcmpUnreachable(icmp), _)) => batch.items.push((Item::Icmp(icmp), ts, number)),
+            Ok((Decoded::Udp(d), _)) => {
                 let ports = &self.rdp_ports;
                 self.udp.datagram(&d, number, |p| is_rdp_port(ports, p));
             }
@@ -162,6 +185,7 @@ impl Reader {
         stats.flows = table.stats.clone();
         stats.flows.tcp_segments += self.filter.as_ref().map_or(0, |f| f.dropped);
         stats.notes = table.notes.clone();
+        stats.busiest_ports = table.busiest_ports(5);
         let d = self.decoder.stats();
         if d.sets_dropped_for_limit > 0 || d.fragments_dropped_for_limit > 0 || d.sets_expired > 0 {
             stats.notes.push(format!(
@@ -208,7 +232,7 @@ fn read_ahead<T: pcap::Activated + ?Sized>(
     loop {
         match cap.next_packet() {
             Ok(p) => {
-                reader.packet(ts_us(p.header), p.data, &mut batch);
+                reader.packet(ts_us(p.header), p.data, p.header.len, &mut batch);
                 if !batch.full() {
                     continue;
                 }
@@ -308,7 +332,7 @@ impl Analysis<'_> {
             }
             match cap.next_packet() {
                 Ok(p) => {
-                    reader.packet(ts_us(p.header), p.data, &mut batch);
+                    reader.packet(ts_us(p.header), p.data, p.header.len, &mut batch);
                     self.batch(&batch);
                     batch.clear();
                 }
@@ -341,6 +365,7 @@ impl Analysis<'_> {
                     flags,
                     window,
                     payload,
+                    missing,
                 } => {
                     let seg = TcpSegment {
                         src: *src,
@@ -351,7 +376,7 @@ impl Analysis<'_> {
                         window: *window,
                         payload: batch.data.get(payload.clone()).unwrap_or_default(),
                     };
-                    table.segment(&seg, *ts, *number, &mut |f| emit.flow(f));
+                    table.segment_cut(&seg, *missing, *ts, *number, &mut |f| emit.flow(f));
                 }
                 Item::Icmp(icmp) => table.icmp(icmp, *ts, *number, &mut |f| emit.flow(f)),
                 Item::Tick => table.tick(*ts, &mut |f| emit.flow(f)),

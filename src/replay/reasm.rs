@@ -199,6 +199,33 @@ impl Reassembler {
         self.fin_if_due(packet, ts_us, out);
     }
 
+    /// `len` bytes from sequence number `seq` were on the wire but not in the capture (cut by its
+    /// snapshot length): when they are the next bytes of the stream they are skipped at once with a
+    /// Gap; out of order, the hole they leave is given up on as any other.
+    pub fn lost(
+        &mut self,
+        seq: u32,
+        len: u32,
+        packet: u64,
+        ts_us: i64,
+        out: &mut dyn FnMut(Delivery<'_>),
+    ) {
+        let Some(base) = self.base else {
+            return;
+        };
+        let rel = i64::from(seq.wrapping_sub(base).wrapping_sub(low32(self.next)) as i32);
+        if len == 0 || rel > 0 || rel.abs() > MAX_SEQ_DISTANCE {
+            return;
+        }
+        let end = i64::try_from(self.next).unwrap_or(i64::MAX) + rel + i64::from(len);
+        if let Ok(end) = u64::try_from(end) {
+            let end = self.fin_at.map_or(end, |f| end.min(f));
+            self.gap_to(end, packet, ts_us, out);
+            self.drain(packet, ts_us, out);
+            self.fin_if_due(packet, ts_us, out);
+        }
+    }
+
     /// End of the capture or of the connection (RST, eviction): what is held behind a hole is delivered
     /// after a Gap for the hole; a FIN seen beyond a hole is delivered after a Gap up to it.
     pub fn flush(&mut self, packet: u64, ts_us: i64, out: &mut dyn FnMut(Delivery<'_>)) {

@@ -241,6 +241,7 @@ mod tests {
         let observation = s.finish();
         let diagnosis = diagnose(&observation, &Context::default());
         ConnectionReport {
+            tunnel: None,
             source: "cap.pcap".into(),
             client: Some(client.into()),
             server: Some(server.into()),

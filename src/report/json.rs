@@ -22,6 +22,9 @@ struct ConnectionJson<'a> {
     server: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     label: Option<&'a str>,
+    /// The server reached through the proxy that `server` is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tunnelled_server: Option<&'a str>,
     outcome: &'static str,
     stage_reached: Stage,
     verdict: Verdict,
@@ -68,6 +71,7 @@ fn connection_json(r: &ConnectionReport) -> ConnectionJson<'_> {
             client: r.client.as_deref(),
             server: r.server.as_deref(),
             label: r.label.as_deref(),
+            tunnelled_server: r.tunnel.as_deref(),
             outcome: outcome_name(r.diagnosis.outcome),
             stage_reached: r.diagnosis.stage_reached,
             verdict: r.diagnosis.verdict_id(),

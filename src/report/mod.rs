@@ -30,6 +30,8 @@ pub struct ConnectionReport {
     pub server: Option<String>,
     /// What this connection was for (a probe question), when there is one.
     pub label: Option<String>,
+    /// Behind a SOCKS or HTTP CONNECT proxy (then `server`): the server the client asked it to reach.
+    pub tunnel: Option<String>,
     pub observation: Observation,
     pub diagnosis: Diagnosis,
 }

@@ -313,7 +313,16 @@ pub fn write_connection_text(
         .as_ref()
         .map(|l| format!(" [{l}]"))
         .unwrap_or_default();
-    writeln!(out, "{}{label}  {verdict}", style.bold(&connection_name(r)))?;
+    let tunnel = r
+        .tunnel
+        .as_ref()
+        .map(|t| format!(" (a proxy) -> {t}"))
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "{}{tunnel}{label}  {verdict}",
+        style.bold(&connection_name(r))
+    )?;
     let tl = &r.observation.timeline;
     let steps = ladder(tl, d.stage_reached);
     let last = steps.len().saturating_sub(1);

@@ -1,0 +1,571 @@
+//! The flow table: every TCP connection in a capture, classified on a fast path (RDP or not, by content or
+//! port), reassembled per direction and fed into its own [`Session`], then reported when it ends.
+//! Bounded: limits on tracked flows and on bytes held per flow are named constants and options, and a hit
+//! limit is reported, never silent.
+
+mod filter;
+mod key;
+mod rdp;
+mod undecided;
+
+use std::net::SocketAddr;
+
+pub use filter::{IgnoredFilter, Sorted};
+pub use key::FlowKey;
+pub use undecided::starts_rdp;
+
+use super::packet::{IcmpUnreachable, TcpFlags, TcpSegment};
+use crate::session::{Direction, Observation, Session, Timestamp, TransportFact};
+use rdp::{deliver_to, RdpFlow};
+use undecided::Undecided;
+
+/// The default most flows tracked at once (RDP flows, undecided flows and markers of ignored ones).
+pub const MAX_FLOWS: usize = 100_000;
+/// The default most RDP connections being set up at once.
+pub const MAX_RDP_FLOWS: usize = 4_096;
+/// A flow with no packet for this long (capture time) is finished and reported.
+pub const IDLE_TIMEOUT_US: i64 = 300_000_000;
+/// A SYN unanswered this long, while the capture goes on, counts as filtered.
+pub const SYN_TIMEOUT_US: i64 = 3_000_000;
+/// How many client segments of a flow are searched for a Connection Request before it is ignored
+/// (RDP behind a SOCKS or other proxy handshake on the same connection).
+pub const MAX_SNIFF_SEGMENTS: u32 = 8;
+/// How many payload segments of an undecided flow are held while its streams' first bytes are too few,
+/// or out of order, to tell whether it is RDP.
+pub const MAX_HELD_SEGMENTS: usize = 64;
+/// How many bytes a stream needs from its start before its first PDU can be recognised ([`starts_rdp`]).
+pub const SNIFF_BYTES: usize = 6;
+/// The most failed connection attempts to ports not known as RDP held for the end of a capture that
+/// turns out to hold no RDP (each one small: a SYN and its answer).
+pub const MAX_UNKNOWN_PORT_FAILURES: usize = 1_000;
+/// The well-known RDP port: connections to it are reported even without RDP content (refused, filtered).
+pub const RDP_PORT: u16 = 3389;
+
+/// What the replay may hold and decide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowOptions {
+    /// Server ports always treated as RDP, besides 3389 (`--port`).
+    pub ports: Vec<u16>,
+    pub max_flows: usize,
+    pub max_rdp_flows: usize,
+    /// Out-of-order bytes held per direction.
+    pub max_buffered_bytes: usize,
+    pub idle_timeout_us: i64,
+    pub syn_timeout_us: i64,
+}
+
+impl Default for FlowOptions {
+    fn default() -> Self {
+        Self {
+            ports: Vec::new(),
+            max_flows: MAX_FLOWS,
+            max_rdp_flows: MAX_RDP_FLOWS,
+            max_buffered_bytes: super::reasm::MAX_BUFFERED_BYTES,
+            idle_timeout_us: IDLE_TIMEOUT_US,
+            syn_timeout_us: SYN_TIMEOUT_US,
+        }
+    }
+}
+
+/// A finished connection, ready for the diagnosis.
+#[derive(Debug)]
+pub struct FinishedFlow {
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub observation: Observation,
+    /// A failed TCP connection attempt to a port not known as RDP, reported because the capture held
+    /// no recognised RDP at all.
+    pub unknown_port: bool,
+    /// The server a SOCKS or HTTP CONNECT proxy (`server`) was asked to reach, as the request named it.
+    pub tunnel: Option<String>,
+}
+
+impl FinishedFlow {
+    fn new(client: SocketAddr, server: SocketAddr, observation: Observation) -> Self {
+        Self {
+            client,
+            server,
+            observation,
+            unknown_port: false,
+            tunnel: None,
+        }
+    }
+}
+
+/// Counters for the summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlowStats {
+    pub tcp_segments: u64,
+    /// TCP flows seen (a SYN, or data picked up mid-stream).
+    pub tcp_flows: u64,
+    pub rdp_flows: u64,
+    pub ignored_flows: u64,
+    /// Flows dropped or finished early because the table was full.
+    pub evicted_for_limit: u64,
+    /// Flows given up because [`MAX_HELD_SEGMENTS`] were held before their first bytes were known.
+    pub held_limit_hits: u64,
+    /// Failed TCP connection attempts (refused, unanswered, unreachable) to ports not known as RDP.
+    pub unknown_port_failures: u64,
+    /// Flows not classified because the snapshot length cut their first payload bytes off.
+    pub cut_unclassified: u64,
+    pub gaps: u64,
+    pub gap_bytes: u64,
+    pub conflicts: u64,
+}
+
+
+/// A flow in the table: boxed states keep the table's entries small (it is probed once per packet).
+#[derive(Debug)]
+enum Flow {
+    Undecided(Box<Undecided>),
+    Rdp(Box<RdpFlow>, i64),
+    /// Not RDP: dropped on the fast path.
+    Ignored(i64),
+}
+
+impl Flow {
+    /// A flow a client's SYN opens (its SYN is counted when the segment itself is handled).
+    fn opened_by(seg: &TcpSegment<'_>, ts: i64, packet: u64) -> Self {
+        Flow::Undecided(Box::new(Undecided::new(
+            seg.src,
+            seg.dst,
+            Some((ts, packet)),
+            ts,
+        )))
+    }
+
+    fn last_seen(&self) -> i64 {
+        match self {
+            Flow::Undecided(u) => u.last,
+            Flow::Rdp(_, last) | Flow::Ignored(last) => *last,
+        }
+    }
+}
+
+/// The table of every flow in one capture.
+#[derive(Debug)]
+pub struct FlowTable {
+    opts: FlowOptions,
+    /// Keyed with foldhash, randomly seeded per process: a fast hash that a crafted capture cannot aim at.
+    flows: foldhash::HashMap<FlowKey, Flow>,
+    rdp_active: usize,
+    pub stats: FlowStats,
+    last_sweep: i64,
+    now: i64,
+    /// The number of the packet being handled.
+    packet: u64,
+    /// Notes for the summary about limits hit.
+    pub notes: Vec<String>,
+    /// Flows seen per server port (allocated at the first flow), for the summary of a capture without RDP.
+    server_ports: Vec<u32>,
+    /// Failed connection attempts to ports not known as RDP, reported at the end if nothing was RDP.
+    unknown_port_failures: Vec<FinishedFlow>,
+    /// The packet being handled and how many of its payload bytes the snapshot length cut off.
+    cut: (u64, u32),
+    /// Flows marked ignored while they stay in the table, for an [`IgnoredFilter`] to learn (when kept).
+    marks: Option<Vec<Mark>>,
+}
+
+/// A flow the table just marked ignored: its key, the packet that decided it and the time of that packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark {
+    pub key: FlowKey,
+    pub packet: u64,
+    pub ts: i64,
+}
+
+impl FlowTable {
+    pub fn new(opts: FlowOptions) -> Self {
+        Self {
+            opts,
+            flows: foldhash::HashMap::default(),
+            rdp_active: 0,
+            stats: FlowStats::default(),
+            last_sweep: 0,
+            now: 0,
+            packet: 0,
+            notes: Vec::new(),
+            marks: None,
+            cut: (0, 0),
+            unknown_port_failures: Vec::new(),
+            server_ports: Vec::new(),
+        }
+    }
+
+    /// Keeps every flow marked ignored from now on, for [`FlowTable::take_marks`].
+    pub fn keep_marks(&mut self) {
+        self.marks.get_or_insert_with(Vec::new);
+    }
+
+    /// The flows marked ignored since the last call (kept only after [`FlowTable::keep_marks`]).
+    pub fn take_marks(&mut self) -> Vec<Mark> {
+        self.marks.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Leaves a marker so the flow's later packets are dropped, noting it for the filter.
+    fn mark_ignored(&mut self, key: FlowKey, ts: i64) {
+        self.flows.insert(key, Flow::Ignored(ts));
+        if let Some(marks) = &mut self.marks {
+            marks.push(Mark {
+                key,
+                packet: self.packet,
+                ts,
+            });
+        }
+    }
+
+    /// One TCP segment. Finished flows go to `out`.
+    pub fn segment(
+        &mut self,
+        seg: &TcpSegment<'_>,
+        ts: i64,
+        packet: u64,
+        out: &mut dyn FnMut(FinishedFlow),
+    ) {
+        self.now = ts;
+        self.packet = packet;
+        self.stats.tcp_segments += 1;
+        self.place(seg, ts, packet, out);
+        if sweep_due(self.last_sweep, ts) {
+            self.sweep(ts, out);
+        }
+    }
+
+    /// One TCP segment of which `missing` payload bytes were cut off by the capture's snapshot length
+    /// (none: [`FlowTable::segment`]); in an RDP flow they are a capture gap.
+    pub fn segment_cut(
+        &mut self,
+        seg: &TcpSegment<'_>,
+        missing: u32,
+        ts: i64,
+        packet: u64,
+        out: &mut dyn FnMut(FinishedFlow),
+    ) {
+        self.cut = (packet, missing);
+        self.segment(seg, ts, packet, out);
+        self.cut = (0, 0);
+    }
+
+    /// Counts a new flow by its server port.
+    fn count_flow(&mut self, flow: &Flow) {
+        let Flow::Undecided(u) = flow else {
+            return;
+        };
+        self.stats.tcp_flows += 1;
+        if self.server_ports.is_empty() {
+            self.server_ports = vec![0; usize::from(u16::MAX) + 1];
+        }
+        if let Some(n) = self.server_ports.get_mut(usize::from(u.server.port())) {
+            *n = n.saturating_add(1);
+        }
+    }
+
+    /// The server ports most flows went to, busiest first (at most `n`).
+    pub fn busiest_ports(&self, n: usize) -> Vec<(u16, u32)> {
+        let mut ports: Vec<(u16, u32)> = (0..=u16::MAX)
+            .zip(self.server_ports.iter().copied())
+            .filter(|&(_, count)| count > 0)
+            .collect();
+        ports.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        ports.truncate(n);
+        ports
+    }
+
+    /// Payload bytes of packet `packet` the snapshot length cut off.
+    fn missing(&self, packet: u64) -> u32 {
+        if self.cut.0 == packet {
+            self.cut.1
+        } else {
+            0
+        }
+    }
+
+    /// Finds or opens the segment's flow and hands the segment to it.
+    fn place(
+        &mut self,
+        seg: &TcpSegment<'_>,
+        ts: i64,
+        packet: u64,
+        out: &mut dyn FnMut(FinishedFlow),
+    ) {
+        let key = FlowKey::of(seg.src, seg.dst);
+        let syn = seg.flags.contains(TcpFlags::SYN);
+        let ack = seg.flags.contains(TcpFlags::ACK);
+        let flow = match self.flows.get_mut(&key) {
+            Some(f) => f,
+            None => {
+                // A new flow: a SYN opens it; data may be a mid-stream pickup; anything else is ignored.
+                let new = if syn && !ack {
+                    Flow::opened_by(seg, ts, packet)
+                } else if !seg.payload.is_empty() || (syn && ack) {
+                    let (client, server) = if syn
+                        || starts_rdp(seg.payload, 0xD0)
+                        || is_rdp_port(&self.opts.ports, seg.src.port())
+                    {
+                        (seg.dst, seg.src)
+                    } else {
+                        (seg.src, seg.dst)
+                    };
+                    Flow::Undecided(Box::new(Undecided::new(client, server, None, ts)))
+                } else {
+                    return;
+                };
+                if self.flows.len() >= self.opts.max_flows {
+                    self.make_room(out);
+                }
+                self.count_flow(&new);
+                self.flows.entry(key).or_insert(new)
+            }
+        };
+        match flow {
+            // A new SYN on a finished or ignored 4-tuple is a new connection (ports are reused).
+            Flow::Ignored(_) if syn && !ack => {
+                *flow = Flow::opened_by(seg, ts, packet);
+                self.undecided(key, seg, ts, packet, out);
+            }
+            // An ignored flow idle past the timeout is over, whether or not a sweep has run since: this
+            // packet starts afresh (the same rule as the reader thread's IgnoredFilter).
+            Flow::Ignored(last) if ts.saturating_sub(*last) > self.opts.idle_timeout_us => {
+                self.flows.remove(&key);
+                self.place(seg, ts, packet, out);
+            }
+            Flow::Ignored(last) => *last = ts,
+            Flow::Undecided(_) => self.undecided(key, seg, ts, packet, out),
+            Flow::Rdp(..) => self.rdp(key, seg, ts, packet, out),
+        }
+    }
+
+
+    /// Reports a flow and leaves a marker so its later packets are dropped.
+    fn finish(&mut self, key: FlowKey, capture_end: bool, out: &mut dyn FnMut(FinishedFlow)) {
+        let now = self.now;
+        // At the capture's end, and for idle or evicted flows, the marker is removed right after.
+        let Some(flow) = self.flows.remove(&key) else {
+            return;
+        };
+        if capture_end {
+            self.flows.insert(key, Flow::Ignored(now));
+        } else {
+            self.mark_ignored(key, now);
+        }
+        match flow {
+            Flow::Rdp(mut f, _) => {
+                self.rdp_active = self.rdp_active.saturating_sub(1);
+                if capture_end && !f.session.is_established() {
+                    let stats = &mut self.stats;
+                    let mut ignored = false;
+                    let RdpFlow {
+                        session,
+                        to_server,
+                        to_client,
+                        ..
+                    } = &mut *f;
+                    to_server.flush(0, now, &mut |d| {
+                        deliver_to(session, stats, Direction::ClientToServer, &mut ignored, d)
+                    });
+                    to_client.flush(0, now, &mut |d| {
+                        deliver_to(session, stats, Direction::ServerToClient, &mut ignored, d)
+                    });
+                    session.on_transport(Timestamp(now), None, TransportFact::CaptureEnd);
+                }
+                let mut finished = FinishedFlow::new(f.client, f.server, f.session.finish());
+                finished.tunnel = f.tunnel.take();
+                out(finished);
+            }
+            Flow::Undecided(u) if u.syn_ack.is_none() && u.first_syn.is_some() => {
+                let Undecided {
+                    client,
+                    server,
+                    first_syn: Some(fs),
+                    syns,
+                    ..
+                } = *u
+                else {
+                    return;
+                };
+                // Only SYNs: filtered when the capture went on long enough after the first, else unknown.
+                let mut session = Session::new();
+                start_session(&mut session, Some(fs));
+                let waited = now.saturating_sub(fs.0);
+                if waited >= self.opts.syn_timeout_us {
+                    session.on_transport(
+                        Timestamp(now),
+                        None,
+                        TransportFact::NoAnswer {
+                            syns: syns.max(1),
+                            waited_us: waited,
+                        },
+                    );
+                } else if is_rdp_port(&self.opts.ports, server.port()) {
+                    session.on_transport(Timestamp(now), None, TransportFact::CaptureEnd);
+                } else {
+                    // Not RDP's port and not long enough unanswered to call filtered: nothing to say.
+                    return;
+                }
+                self.failed_attempt(FinishedFlow::new(client, server, session.finish()), out);
+            }
+            _ => {}
+        }
+    }
+
+    /// An ICMP unreachable quoting one of our flows.
+    pub fn icmp(
+        &mut self,
+        icmp: &IcmpUnreachable,
+        ts: i64,
+        packet: u64,
+        out: &mut dyn FnMut(FinishedFlow),
+    ) {
+        self.now = ts;
+        self.packet = packet;
+        let key = FlowKey::of(icmp.quoted_src, icmp.quoted_dst);
+        let fact = TransportFact::IcmpUnreachable {
+            icmp_type: icmp.icmp_type,
+            code: icmp.code,
+            reporter: icmp.reporter.to_string(),
+        };
+        match self.flows.get_mut(&key) {
+            Some(Flow::Rdp(f, _)) => {
+                f.session.on_transport(Timestamp(ts), Some(packet), fact);
+                self.finish(key, false, out);
+            }
+            Some(Flow::Undecided(u)) if u.first_syn.is_some() => {
+                let mut session = Session::new();
+                start_session(&mut session, u.first_syn);
+                session.on_transport(Timestamp(ts), Some(packet), fact);
+                let flow = FinishedFlow::new(u.client, u.server, session.finish());
+                self.mark_ignored(key, ts);
+                self.failed_attempt(flow, out);
+            }
+            _ => {}
+        }
+    }
+
+    /// A TCP connection attempt that failed (refused, unanswered, unreachable) before any payload: on a
+    /// port known as RDP it is reported; on any other port it is held (a bounded number) and reported at
+    /// the end only if the capture held no recognised RDP.
+    fn failed_attempt(&mut self, mut flow: FinishedFlow, out: &mut dyn FnMut(FinishedFlow)) {
+        if is_rdp_port(&self.opts.ports, flow.server.port()) {
+            self.stats.rdp_flows += 1;
+            out(flow);
+            return;
+        }
+        self.stats.unknown_port_failures += 1;
+        if self.unknown_port_failures.len() < MAX_UNKNOWN_PORT_FAILURES {
+            flow.unknown_port = true;
+            self.unknown_port_failures.push(flow);
+        }
+    }
+
+    /// Finishes flows idle for too long.
+    fn sweep(&mut self, now: i64, out: &mut dyn FnMut(FinishedFlow)) {
+        self.last_sweep = now;
+        let idle = self.opts.idle_timeout_us;
+        // In the order they started, as at the end: the table's own order is its hasher's, random per run.
+        let mut stale: Vec<(i64, FlowKey)> = self
+            .flows
+            .iter()
+            .filter(|(_, f)| now.saturating_sub(f.last_seen()) > idle)
+            .map(|(k, f)| (first_time(f), *k))
+            .collect();
+        stale.sort_unstable();
+        for (_, key) in stale {
+            self.finish(key, true, out);
+            self.flows.remove(&key);
+        }
+    }
+
+    /// The table is full: drop ignored markers first, then the oldest flows (reported, with a note).
+    fn make_room(&mut self, out: &mut dyn FnMut(FinishedFlow)) {
+        self.flows.retain(|_, f| !matches!(f, Flow::Ignored(_)));
+        if self.flows.len() >= self.opts.max_flows {
+            let mut by_age: Vec<(i64, FlowKey)> = self
+                .flows
+                .iter()
+                .map(|(k, f)| (f.last_seen(), *k))
+                .collect();
+            by_age.sort_unstable();
+            let drop = by_age.len() / 4 + 1;
+            for (_, key) in by_age.into_iter().take(drop) {
+                self.finish(key, true, out);
+                self.flows.remove(&key);
+                self.stats.evicted_for_limit += 1;
+            }
+            self.note(format!(
+                "more than {} flows at once: the oldest were finished early (--max-flows)",
+                self.opts.max_flows
+            ));
+        }
+    }
+
+    fn note(&mut self, note: String) {
+        if !self.notes.contains(&note) {
+            self.notes.push(note);
+        }
+    }
+
+    /// Time passes without packets for the table (a quiet live capture, or segments the reader thread
+    /// dropped): flows idle for too long are finished.
+    pub fn tick(&mut self, now: i64, out: &mut dyn FnMut(FinishedFlow)) {
+        self.now = now.max(self.now);
+        if sweep_due(self.last_sweep, now) {
+            self.sweep(now, out);
+        }
+    }
+
+    /// End of the capture: every open flow is finished.
+    pub fn end(&mut self, ts: i64, out: &mut dyn FnMut(FinishedFlow)) {
+        self.now = ts.max(self.now);
+        let mut keys_sorted: Vec<(i64, FlowKey)> = self
+            .flows
+            .iter()
+            .map(|(k, f)| (first_time(f), *k))
+            .collect();
+        keys_sorted.sort_unstable();
+        for (_, key) in keys_sorted {
+            self.finish(key, true, out);
+        }
+        self.flows.clear();
+        // No RDP recognised: the failed attempts on other ports are what the capture can tell.
+        let held = std::mem::take(&mut self.unknown_port_failures);
+        if self.stats.rdp_flows == 0 {
+            let listed = held.len();
+            for flow in held {
+                out(flow);
+            }
+            let more = self.stats.unknown_port_failures.saturating_sub(listed as u64);
+            if more > 0 {
+                self.note(format!(
+                    "{more} more failed TCP connection attempts to ports not known as RDP were not listed (the first {MAX_UNKNOWN_PORT_FAILURES} were)"
+                ));
+            }
+        }
+    }
+}
+
+
+/// Idle flows are looked for at the first segment of each new second of capture time: a rule that only
+/// needs the time of the segments that raise the capture's second, which the reader thread passes on as
+/// ticks when it drops them (so the table sweeps at the same packets whatever was dropped).
+pub fn sweep_due(last_sweep: i64, ts: i64) -> bool {
+    ts.div_euclid(1_000_000) > last_sweep.div_euclid(1_000_000)
+}
+
+fn first_time(f: &Flow) -> i64 {
+    match f {
+        Flow::Undecided(u) if u.first_syn.is_some() => u.first_syn.map_or(0, |(t, _)| t),
+        Flow::Rdp(r, _) => r.first_syn.map_or(0, |(t, _)| t),
+        other => other.last_seen(),
+    }
+}
+
+fn start_session(session: &mut Session, first_syn: Option<(i64, u64)>) {
+    if let Some((t, p)) = first_syn {
+        session.on_transport(Timestamp(t), Some(p), TransportFact::Syn);
+    }
+}
+
+/// 3389, or a port given with `--port`.
+pub fn is_rdp_port(ports: &[u16], port: u16) -> bool {
+    port == RDP_PORT || ports.contains(&port)
+}

@@ -5,6 +5,7 @@ use std::io::{self, IsTerminal, Read, Write};
 use std::process::ExitCode;
 
 mod probe;
+mod serve;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -119,6 +120,9 @@ enum Command {
         #[command(flatten)]
         report: ReportArgs,
     },
+    /// Export probe results to Prometheus: `GET /probe?target=host[:port]` runs one probe (blackbox_exporter's
+    /// multi-target pattern); `GET /metrics` the exporter's own counters.
+    Serve(serve::ServeArgs),
     /// Explain disconnect codes: `0x904 0x7`, `2308`, `ERRINFO_...`, NTSTATUS, RDP_NEG failures, TLS alerts,
     /// Windows event ids, or the sentence the client showed ("error code 0x904, extended error code 0x7").
     Explain {
@@ -186,6 +190,7 @@ pub fn run() -> ExitCode {
     match cli.command {
         Command::Decode { hex, layer } => run_decode(&hex, layer),
         Command::Explain { codes, json } => run_explain(&codes, json),
+        Command::Serve(args) => serve::run_serve(args),
         Command::Probe {
             targets,
             targets_file,

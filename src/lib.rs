@@ -27,6 +27,7 @@ hostile_input_layer! { pub mod decode; }
 hostile_input_layer! { pub mod diagnose; }
 hostile_input_layer! { pub mod explain; }
 hostile_input_layer! { pub mod replay; }
+hostile_input_layer! { pub mod serve; }
 hostile_input_layer! { pub mod session; }
 hostile_input_layer! { pub mod wire; }
 

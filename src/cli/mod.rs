@@ -5,6 +5,7 @@ use std::io::{self, IsTerminal, Read, Write};
 use std::process::ExitCode;
 
 mod probe;
+mod serve;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -67,11 +68,25 @@ enum Command {
     },
     /// Probe live hosts: every question a failing RDP client would ask, and the cause it would hit.
     Probe {
-        /// `host`, `host:port`, `[v6]:port`, or a CIDR range (`10.0.0.0/28`, `10.0.0.0/28:3390`).
+        /// `host`, `host:port`, `[v6]:port`, a CIDR range (`10.0.0.0/28`, `10.0.0.0/28:3390`), or nmap's
+        /// octet ranges and lists (`10.0.0.1-20`, `10.0.0-1.1-5`, `10.0.0.1,5`, `10.0.0.*`).
         targets: Vec<String>,
-        /// Read more targets from a file (one per line, `#` comments).
+        /// Read more targets from a file (one per line, `#` comments); `-` reads standard input as it
+        /// comes (`zmap -p 3389 -o - | rdpdiag probe --targets-file - --json`).
         #[arg(long, value_name = "FILE")]
         targets_file: Option<String>,
+        /// Never probe these hosts: a comma-separated list of addresses, ranges, CIDR blocks or names.
+        #[arg(long, value_name = "HOST[,HOST...]")]
+        exclude: Vec<String>,
+        /// Never probe the hosts listed in this file (as --exclude, one or more per line).
+        #[arg(long, value_name = "FILE")]
+        excludefile: Option<String>,
+        /// At most this many new connections per second, across all targets.
+        #[arg(long, value_name = "N")]
+        rate: Option<f64>,
+        /// Probe only shard K of N: the i-th target (from 0, ranges expanded) when i mod N = K-1.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<String>,
         /// Allow ranges of more than 256 addresses.
         #[arg(long)]
         force: bool,
@@ -105,6 +120,9 @@ enum Command {
         #[command(flatten)]
         report: ReportArgs,
     },
+    /// Export probe results to Prometheus: `GET /probe?target=host[:port]` runs one probe (blackbox_exporter's
+    /// multi-target pattern); `GET /metrics` the exporter's own counters.
+    Serve(serve::ServeArgs),
     /// Explain disconnect codes: `0x904 0x7`, `2308`, `ERRINFO_...`, NTSTATUS, RDP_NEG failures, TLS alerts,
     /// Windows event ids, or the sentence the client showed ("error code 0x904, extended error code 0x7").
     Explain {
@@ -172,9 +190,14 @@ pub fn run() -> ExitCode {
     match cli.command {
         Command::Decode { hex, layer } => run_decode(&hex, layer),
         Command::Explain { codes, json } => run_explain(&codes, json),
+        Command::Serve(args) => serve::run_serve(args),
         Command::Probe {
             targets,
             targets_file,
+            exclude,
+            excludefile,
+            rate,
+            shard,
             force,
             concurrency,
             connect_timeout,
@@ -186,29 +209,18 @@ pub fn run() -> ExitCode {
             capture,
             report,
         } => {
-            let mut list = Vec::new();
-            for t in &targets {
-                match rdpdiag::probe::target::parse_target(t, force) {
-                    Ok(mut ts) => list.append(&mut ts),
-                    Err(e) => return fail("probe", e),
-                }
-            }
-            if let Some(file) = &targets_file {
-                let text = match std::fs::read_to_string(file) {
-                    Ok(t) => t,
-                    Err(e) => return fail(&format!("probe: {file}"), e),
-                };
-                match rdpdiag::probe::target::parse_targets_file(&text, force) {
-                    Ok(mut ts) => list.append(&mut ts),
-                    Err((line, e)) => return fail(&format!("probe: {file}: line {line}"), e),
-                }
-            }
-            if list.is_empty() {
-                return fail(
-                    "probe",
-                    "no targets: give host[:port] arguments or --targets-file",
-                );
-            }
+            let (list, run_opts) = match probe_targets(
+                &targets,
+                targets_file.as_deref(),
+                &exclude,
+                excludefile.as_deref(),
+                rate,
+                shard.as_deref(),
+                force,
+            ) {
+                Ok(v) => v,
+                Err(e) => return fail("probe", e),
+            };
             let secs = |v: f64| {
                 std::time::Duration::try_from_secs_f64(v)
                     .ok()
@@ -230,7 +242,7 @@ pub fn run() -> ExitCode {
                 ciphers,
                 ..Default::default()
             };
-            probe::run_probe(list, opts, capture, &report_settings(&report))
+            probe::run_probe(list, opts, run_opts, capture, &report_settings(&report))
         }
         Command::Replay {
             files,
@@ -261,6 +273,79 @@ pub fn run() -> ExitCode {
             run_replay(&[Source::Live(interface)], opts, &report)
         }
     }
+}
+
+/// The probe's targets, as a stream (command-line targets parsed first: a bad one is a usage error
+/// before anything runs), and how the run is paced and filtered.
+fn probe_targets(
+    targets: &[String],
+    targets_file: Option<&str>,
+    exclude: &[String],
+    excludefile: Option<&str>,
+    rate: Option<f64>,
+    shard: Option<&str>,
+    force: bool,
+) -> Result<
+    (
+        rdpdiag::probe::target::TargetStream,
+        rdpdiag::probe::RunOptions,
+    ),
+    String,
+> {
+    use rdpdiag::probe::target::{parse_spec, Exclusions, Shard, TargetStream};
+    let specs = targets
+        .iter()
+        .map(|t| parse_spec(t, force))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let lines: Option<(Box<dyn io::BufRead + Send>, String)> = match targets_file {
+        None => None,
+        Some("-") => Some((
+            Box::new(io::BufReader::new(io::stdin())),
+            "standard input".to_string(),
+        )),
+        Some(file) => {
+            let f = std::fs::File::open(file).map_err(|e| format!("{file}: {e}"))?;
+            Some((Box::new(io::BufReader::new(f)), file.to_string()))
+        }
+    };
+    if specs.is_empty() && lines.is_none() {
+        return Err("no targets: give host[:port] arguments or --targets-file".to_string());
+    }
+    let mut excluded = Exclusions::default();
+    for list in exclude {
+        excluded
+            .add_list(list)
+            .map_err(|e| format!("--exclude: {e}"))?;
+    }
+    if let Some(file) = excludefile {
+        let text =
+            std::fs::read_to_string(file).map_err(|e| format!("--excludefile {file}: {e}"))?;
+        excluded
+            .add_file(file, &text)
+            .map_err(|e| format!("--excludefile: {e}"))?;
+    }
+    if let Some(r) = rate {
+        if !(r.is_finite() && r > 0.0) {
+            return Err(format!(
+                "--rate {r}: expected a positive number of connections per second"
+            ));
+        }
+    }
+    let shard = shard
+        .map(Shard::parse)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let stream = TargetStream::new(specs, lines, force)
+        .with_shard(shard)
+        .with_exclusions(excluded.clone());
+    Ok((
+        stream,
+        rdpdiag::probe::RunOptions {
+            rate,
+            exclude: std::sync::Arc::new(excluded),
+        },
+    ))
 }
 
 fn fail(what: &str, why: impl std::fmt::Display) -> ExitCode {

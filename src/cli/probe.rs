@@ -3,8 +3,8 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use rdpdiag::probe::target::Target;
-use rdpdiag::probe::{run, ProbeOptions, Probed};
+use rdpdiag::probe::target::TargetStream;
+use rdpdiag::probe::{run, ProbeOptions, Probed, RunOptions};
 use rdpdiag::report::target::{write_target_json, write_target_text};
 use rdpdiag::report::{write_summary_json, write_summary_text, Expectation, Style, Summary};
 
@@ -17,8 +17,9 @@ pub struct ReportSettings {
 }
 
 pub fn run_probe(
-    targets: Vec<Target>,
+    targets: TargetStream,
     opts: ProbeOptions,
+    run_opts: RunOptions,
     capture: Option<String>,
     settings: &ReportSettings,
 ) -> ExitCode {
@@ -52,8 +53,9 @@ pub fn run_probe(
     // Many targets on a terminal: progress on standard error, results on standard output.
     let progress = {
         use std::io::IsTerminal;
-        (targets.len() > 8 && io::stderr().is_terminal()).then(|| {
-            let bar = indicatif::ProgressBar::new(u64::try_from(targets.len()).unwrap_or(u64::MAX));
+        let known = targets.known_len().unwrap_or(0);
+        (known > 8 && io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::new(known);
             bar.set_style(
                 indicatif::ProgressStyle::with_template(
                     "probing [{bar:40}] {pos}/{len} targets, eta {eta}",
@@ -64,7 +66,22 @@ pub fn run_probe(
         })
     };
     let mut failed_write = None;
-    runtime.block_on(run(targets, opts, |probed: Probed| {
+    // Targets that could not be parsed or resolved: one error line each, never a diagnosis.
+    let mut unusable = 0u64;
+    let mut probed_any = false;
+    runtime.block_on(run(targets, opts, run_opts, |result| {
+        let probed: Probed = match result {
+            Ok(p) => p,
+            Err(e) => {
+                unusable += 1;
+                match &progress {
+                    Some(bar) => bar.suspend(|| eprintln!("rdpdiag: probe: {e}")),
+                    None => eprintln!("rdpdiag: probe: {e}"),
+                }
+                return;
+            }
+        };
+        probed_any = true;
         if let Some(bar) = &progress {
             bar.inc(1);
         }
@@ -87,7 +104,10 @@ pub fn run_probe(
             failed_write.get_or_insert(format!("standard output: {e}"));
         }
     }));
-    let written = if settings.json {
+    // Nothing probed, only errors: the error lines say it all.
+    let written = if unusable > 0 && !probed_any {
+        Ok(())
+    } else if settings.json {
         write_summary_json(&summary, &mut out)
     } else {
         write_summary_text(&summary, &settings.style, &mut out)
@@ -100,6 +120,10 @@ pub fn run_probe(
     }
     if let Some(e) = failed_write {
         eprintln!("rdpdiag: probe: {e}");
+        return ExitCode::from(2);
+    }
+    if unusable > 0 {
+        // rdpdiag could not do all of the job: exit 2, after probing what it could.
         return ExitCode::from(2);
     }
     ExitCode::from(summary.exit_code())

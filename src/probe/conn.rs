@@ -136,6 +136,7 @@ pub enum Connected {
 
 /// Connects to `addr` within `timeout`, recording the transport facts.
 pub async fn connect(addr: SocketAddr, timeout: Duration, record: &Shared) -> Connected {
+    super::pace::admit().await;
     let started = Instant::now();
     lock(record).fact(TransportFact::Syn);
     match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {

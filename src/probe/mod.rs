@@ -3,6 +3,7 @@
 
 pub mod capture_file;
 pub mod conn;
+pub mod pace;
 pub mod questions;
 pub mod target;
 
@@ -21,7 +22,7 @@ use crate::session::{CertEntry, Observation};
 use crate::wire::rdp_neg::SecurityProtocols;
 use crate::wire::tls::ProtocolVersion;
 use questions::{Asked, Timing};
-use target::{Host, Target};
+use target::{Exclusions, Host, Target, TargetError};
 
 /// What a probe run may do.
 #[derive(Debug, Clone)]
@@ -142,30 +143,36 @@ fn answered(addr: SocketAddr, asked: Asked, name: &str, warn_days: i64) -> Answe
 }
 
 /// Resolves a target to one address (the first the resolver gives).
-async fn resolve(t: &Target) -> Result<SocketAddr, String> {
+pub async fn resolve(t: &Target) -> Result<SocketAddr, String> {
     match &t.host {
         Host::Ip(ip) => Ok(SocketAddr::new(*ip, t.port)),
         Host::Name(name) => match tokio::net::lookup_host((name.as_str(), t.port)).await {
             Ok(mut addrs) => addrs
                 .next()
-                .ok_or_else(|| format!("{name}: the name resolves to no address")),
-            Err(e) => Err(format!("{name}: {e}")),
+                .ok_or_else(|| "the name resolves to no address".to_string()),
+            Err(e) => Err(e.to_string()),
         },
     }
 }
 
-/// Probes one target: every question, within the deadline.
+/// Probes one target: every question, within the deadline. A name that does not resolve gives a
+/// report with the error (the CLI's runner reports it as an error line instead: see [`run`]).
 pub async fn probe_target(t: Target, opts: Arc<ProbeOptions>) -> Probed {
-    let addr = match resolve(&t).await {
-        Ok(a) => a,
+    match resolve(&t).await {
+        Ok(addr) => probe_address(t, addr, opts).await,
         Err(e) => {
-            return Probed {
+            let e = format!("{}: {e}", t.given);
+            Probed {
                 report: empty_report(&t, None, Some(e)),
                 captures: Vec::new(),
                 address: None,
             }
         }
-    };
+    }
+}
+
+/// Probes one target at an address already resolved.
+pub async fn probe_address(t: Target, addr: SocketAddr, opts: Arc<ProbeOptions>) -> Probed {
     let name = opts.sni.clone().unwrap_or_else(|| match &t.host {
         Host::Name(n) => n.clone(),
         Host::Ip(ip) => ip.to_string(),
@@ -499,22 +506,110 @@ fn nla_word(offers: &[(String, Option<SecurityProtocols>, Asked)]) -> &'static s
     }
 }
 
-/// Probes every target, `opts.concurrency` at once, handing each report to `sink` as it finishes
-/// (in completion order).
-pub async fn run(targets: Vec<Target>, opts: ProbeOptions, mut sink: impl FnMut(Probed)) {
-    let opts = Arc::new(opts);
-    let limit = Arc::new(Semaphore::new(opts.concurrency.max(1)));
-    let mut set = tokio::task::JoinSet::new();
-    for t in targets {
-        let (opts, limit) = (opts.clone(), limit.clone());
-        set.spawn(async move {
-            let _permit = limit.acquire_owned().await;
-            probe_target(t, opts).await
-        });
+/// How a run paces itself, and what it skips once names are resolved.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// New connections per second across all targets (`--rate`); `None`: as fast as they come.
+    pub rate: Option<f64>,
+    /// Excluded addresses: a name that resolves into them is skipped (`--exclude`).
+    pub exclude: Arc<Exclusions>,
+}
+
+/// Targets read ahead of the runner (the reader waits when this many are queued).
+pub const TARGET_QUEUE: usize = 1024;
+
+/// The connections one target takes with these options (the default path, each offer, each TLS
+/// version, each cipher suite).
+fn connections_per_target(opts: &ProbeOptions) -> usize {
+    if opts.quick {
+        return 1;
     }
-    while let Some(done) = set.join_next().await {
-        if let Ok(probed) = done {
-            sink(probed);
+    let ciphers = if opts.ciphers {
+        questions::cipher_questions().len()
+    } else {
+        0
+    };
+    1 + questions::offers().len() + 4 + ciphers
+}
+
+/// Targets in flight under `--rate`: no more than the rate can serve within half the deadline, so a
+/// target is never cut off by its deadline while it waits for tokens the others took.
+fn paced_concurrency(opts: &ProbeOptions, rate: f64) -> usize {
+    let per_target = connections_per_target(opts) as f64;
+    let fit = rate * opts.deadline.as_secs_f64() / (2.0 * per_target);
+    if fit.is_finite() && fit >= 1.0 {
+        // `fit` is finite and at least 1 here; the cast saturates at usize::MAX.
+        (fit.floor() as usize).min(opts.concurrency.max(1))
+    } else {
+        1
+    }
+}
+
+/// Probes every target, `opts.concurrency` at once, handing each result to `sink` as it finishes (in
+/// completion order). Targets are pulled from `targets` on a thread of their own as slots free up
+/// (at most [`TARGET_QUEUE`] wait), so a stream of any length — standard input from a scanner — is
+/// probed as it arrives, in bounded memory. Unparsable input lines and names that do not resolve reach
+/// `sink` as errors, never as diagnoses.
+pub async fn run<I>(
+    targets: I,
+    opts: ProbeOptions,
+    run: RunOptions,
+    mut sink: impl FnMut(Result<Probed, TargetError>),
+) where
+    I: Iterator<Item = Result<Target, TargetError>> + Send + 'static,
+{
+    let concurrency = match run.rate {
+        Some(rate) => paced_concurrency(&opts, rate),
+        None => opts.concurrency.max(1),
+    };
+    let _gate = run.rate.map(pace::install);
+    let (tx, mut rx) = tokio::sync::mpsc::channel(TARGET_QUEUE);
+    let reader = std::thread::Builder::new()
+        .name("targets".to_string())
+        .spawn(move || {
+            for item in targets {
+                if tx.blocking_send(item).is_err() {
+                    break;
+                }
+            }
+        });
+    if let Err(e) = reader {
+        sink(Err(TargetError::Read {
+            source_name: "targets".to_string(),
+            why: format!("cannot start the reader: {e}"),
+        }));
+        return;
+    }
+    let opts = Arc::new(opts);
+    let mut set = tokio::task::JoinSet::new();
+    let mut input_done = false;
+    loop {
+        tokio::select! {
+            item = rx.recv(), if !input_done && set.len() < concurrency => match item {
+                None => input_done = true,
+                Some(Err(e)) => sink(Err(e)),
+                Some(Ok(t)) => {
+                    let (opts, exclude) = (opts.clone(), run.exclude.clone());
+                    set.spawn(async move {
+                        let addr = match resolve(&t).await {
+                            Ok(addr) => addr,
+                            Err(why) => {
+                                return Some(Err(TargetError::Unresolvable { given: t.given, why }))
+                            }
+                        };
+                        if matches!(t.host, Host::Name(_)) && exclude.excludes_ip(addr.ip()) {
+                            return None;
+                        }
+                        Some(Ok(probe_address(t, addr, opts).await))
+                    });
+                }
+            },
+            Some(done) = set.join_next(), if !set.is_empty() => {
+                if let Ok(Some(result)) = done {
+                    sink(result);
+                }
+            }
+            else => break,
         }
     }
 }

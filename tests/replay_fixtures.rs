@@ -86,7 +86,11 @@ fn rdp_captures_give_their_expected_verdicts() {
                 "healthy@established",
             ],
         ),
-        ("zeek__rdp-x509.pcap", &["healthy@established"]),
+        // Standard security: the capture ends at the MCS connect response, before any licensing PDU.
+        (
+            "zeek__rdp-x509.pcap",
+            &["incomplete@standard_security"],
+        ),
         (
             "zeek__rdp-unknown-keyboard.pcap",
             &["incomplete@standard_security"],

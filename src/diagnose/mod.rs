@@ -5,6 +5,7 @@
 
 pub mod facts;
 pub mod rules;
+pub mod standard_security;
 
 use serde::Serialize;
 

@@ -87,10 +87,7 @@ fn rdp_captures_give_their_expected_verdicts() {
             ],
         ),
         // Standard security: the capture ends at the MCS connect response, before any licensing PDU.
-        (
-            "zeek__rdp-x509.pcap",
-            &["incomplete@standard_security"],
-        ),
+        ("zeek__rdp-x509.pcap", &["incomplete@standard_security"]),
         (
             "zeek__rdp-unknown-keyboard.pcap",
             &["incomplete@standard_security"],

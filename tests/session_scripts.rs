@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use rdpdiag::session::{Direction, Event, StandardPdu, Stage, TransportFact};
+use rdpdiag::session::{Direction, Event, Stage, StandardPdu, TransportFact};
 use rdpdiag::wire::tls::ContentType;
 
 fn scripts() -> Vec<(&'static str, Script)> {
@@ -92,8 +92,7 @@ fn scripts() -> Vec<(&'static str, Script)> {
         // An encrypted server PDU after the Client Info, large enough to be the Demand Active.
         (
             "standard-security-demand-active-by-size",
-            standard_security_to_client_info()
-                .mcs(S, &send_data(S, &secured(0x0008, 300))),
+            standard_security_to_client_info().mcs(S, &send_data(S, &secured(0x0008, 300))),
         ),
         // A valid TPKT header with garbage inside (the X.224 length indicator runs past the packet).
         ("tpkt-garbage", tpkt_garbage()),
@@ -478,13 +477,20 @@ fn a_server_dropping_the_client_after_its_client_info_is_server_disconnected() {
         ["standard_security_pdu", "mcs_disconnect_ultimatum", "fin"]
     );
     // A FIN or RST alone says the same; a client that leaves first is not the server's doing.
-    for (close, word) in [(TransportFact::Fin(S), "FIN"), (TransportFact::Rst(S), "RST")] {
+    for (close, word) in [
+        (TransportFact::Fin(S), "FIN"),
+        (TransportFact::Rst(S), "RST"),
+    ] {
         let d = standard_security_to_client_info()
             .wait(3.0)
             .fact(close)
             .diagnose();
         assert_eq!(d.verdict_id(), "server-disconnected", "{word}");
-        assert!(d.findings[0].title.contains(word), "{}", d.findings[0].title);
+        assert!(
+            d.findings[0].title.contains(word),
+            "{}",
+            d.findings[0].title
+        );
     }
     let d = standard_security_to_client_info()
         .wait(3.0)
@@ -522,7 +528,11 @@ fn following_standard_security_is_bounded_in_pdus_and_time() {
         .filter(|e| matches!(e, Event::LimitHit { .. }))
         .collect();
     assert_eq!(limits.len(), 1, "{limits:?}");
-    assert!(obs.timeline.entries.len() < 20, "{}", obs.timeline.entries.len());
+    assert!(
+        obs.timeline.entries.len() < 20,
+        "{}",
+        obs.timeline.entries.len()
+    );
     // Capture time: a Client Info 11 s after the MCS connect is past the window.
     let obs = standard_security_connect()
         .wait(11_000.0)
@@ -576,7 +586,11 @@ fn tpkt_with_garbage_inside_is_malformed_not_foreign() {
         .bytes(S, vec![0x03, 0x00, 0x00, 0x0b, 0x06, 0x30, 0, 0, 0, 0, 0])
         .diagnose();
     assert_eq!(d.verdict_id(), "malformed-reply", "{d:#?}");
-    assert!(d.findings[0].title.contains("0x30"), "{}", d.findings[0].title);
+    assert!(
+        d.findings[0].title.contains("0x30"),
+        "{}",
+        d.findings[0].title
+    );
     let mut cc = vec![0x03, 0x00, 0x00, 0x0b, 0x06, 0xd0, 0, 0, 0x12, 0x34, 0x40];
     let obs = Script::new(JUNE_2019)
         .connect()
@@ -603,7 +617,10 @@ fn not_rdp_says_what_the_first_bytes_are() {
             &[0x16, 0x03, 0x03, 0x00, 0x31, 0x02, 0x00, 0x00, 0x2d],
             "TLS without X.224 negotiation first",
         ),
-        (&[0x00, 0x01, 0x02, 0x99, 0xfe], rdpdiag::session::UNRECOGNISED),
+        (
+            &[0x00, 0x01, 0x02, 0x99, 0xfe],
+            rdpdiag::session::UNRECOGNISED,
+        ),
     ];
     for (bytes, want) in cases {
         let d = Script::new(JUNE_2019)

@@ -476,6 +476,21 @@ fn a_server_dropping_the_client_after_its_client_info_is_server_disconnected() {
         evidence,
         ["standard_security_pdu", "mcs_disconnect_ultimatum", "fin"]
     );
+    // An encrypted PDU before the close may have been a Set Error Info: shown, not guessed.
+    let d = standard_security_to_client_info()
+        .mcs(S, &send_data(S, &secured(0x0008, 26)))
+        .mcs(S, &[0x21, 0x80])
+        .fin(S)
+        .diagnose();
+    assert_eq!(d.verdict_id(), "server-disconnected");
+    assert!(
+        d.findings[0]
+            .evidence
+            .iter()
+            .any(|e| e.text.contains("38 bytes before it that cannot be read")),
+        "{:#?}",
+        d.findings[0].evidence
+    );
     // A FIN or RST alone says the same; a client that leaves first is not the server's doing.
     for (close, word) in [
         (TransportFact::Fin(S), "FIN"),
@@ -587,7 +602,7 @@ fn tpkt_with_garbage_inside_is_malformed_not_foreign() {
         .diagnose();
     assert_eq!(d.verdict_id(), "malformed-reply", "{d:#?}");
     assert!(
-        d.findings[0].title.contains("0x30"),
+        d.findings[0].title.contains("got X.224 TPDU code 0x30"),
         "{}",
         d.findings[0].title
     );

@@ -68,6 +68,19 @@ pub fn server_disconnected(f: &Facts<'_>) -> Option<Hit> {
             evidence.push((i, format!("the server sent Set Error Info {name} ({error_info:#x})")));
         }
     }
+    // An encrypted server PDU between the client's last step and the close may have said why (a Set
+    // Error Info PDU looks like this), but its content cannot be read.
+    if let Some((i, e)) = f.last_before(close.entry, |e| {
+        e.dir == Some(Direction::ServerToClient)
+            && matches!(e.event, Event::StandardSecurityData { .. })
+    }) {
+        if let (true, Event::StandardSecurityData { bytes, .. }) = (i > since, &e.event) {
+            evidence.push((
+                i,
+                format!("the server sent {bytes} bytes before it that cannot be read (encrypted): perhaps a Set Error Info PDU"),
+            ));
+        }
+    }
     evidence.push((close.entry, words.clone()));
     // The transport close that follows an ultimatum.
     if let Some((i, _)) = f.after(close.entry).find(|(_, e)| {

@@ -225,7 +225,7 @@ impl Session {
                     Direction::ClientToServer => "an X.224 Connection Request or Data TPDU",
                     Direction::ServerToClient => "an X.224 Connection Confirm or Data TPDU",
                 };
-                self.unexpected(dir, expected, format!("X.224 {}", other.code()));
+                self.unexpected(dir, expected, format!("X.224 TPDU code {}", other.code()));
             }
         }
     }

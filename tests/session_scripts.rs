@@ -651,3 +651,49 @@ fn not_rdp_says_what_the_first_bytes_are() {
         );
     }
 }
+
+#[test]
+fn arbitrary_pdus_after_a_standard_security_connect_never_panic_and_stay_bounded() {
+    // Pseudo-random Send Data PDUs (security header flags and all) in both directions after a real MCS
+    // connect: the follow-through never panics, never records more than it may, and never calls a
+    // connection up without a server PDU that says so.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let (mut up, mut bounded) = (0, 0);
+    for round in 0..200 {
+        let mut script = standard_security_connect();
+        for _ in 0..80 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = usize::try_from(x % 400).unwrap();
+            let mut data: Vec<u8> = (0..len).map(|k| (x >> (k % 56)) as u8).collect();
+            // Every other round, no SEC_LICENSE_PKT nor SEC_ENCRYPT: the bounds must end it.
+            if let (0, Some(flags)) = (round % 2, data.first_mut()) {
+                *flags &= !0x88;
+            }
+            let dir = if x & 1 == 0 { C } else { S };
+            script = script.mcs(dir, &send_data(dir, &data));
+        }
+        let obs = script.play();
+        assert!(obs.timeline.entries.len() <= rdpdiag::session::MAX_ENTRIES);
+        if obs.stage_reached == Stage::Established {
+            assert!(obs.timeline.entries.iter().any(|e| e.dir == Some(S)
+                && matches!(
+                    e.event,
+                    Event::StandardSecurityPdu {
+                        pdu: StandardPdu::Licensing | StandardPdu::DemandActive,
+                        ..
+                    }
+                )));
+        }
+        up += usize::from(obs.stage_reached == Stage::Established);
+        bounded += usize::from(
+            obs.timeline
+                .entries
+                .iter()
+                .any(|e| matches!(e.event, Event::LimitHit { .. })),
+        );
+        let _ = rdpdiag::diagnose::diagnose(&obs, &rdpdiag::diagnose::Context::default());
+    }
+    assert!(up > 50 && bounded > 50, "{up} up, {bounded} bounded");
+}

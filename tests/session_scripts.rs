@@ -548,6 +548,28 @@ fn following_standard_security_is_bounded_in_pdus_and_time() {
         "{}",
         obs.timeline.entries.len()
     );
+    // A client with all 31 static channels joins them all (and its user and I/O channels) within it.
+    let mut script = standard_security_connect()
+        .mcs(C, &[0x04, 0x01, 0x00, 0x01, 0x00]) // erectDomainRequest
+        .mcs(C, &[0x28]) // attachUserRequest
+        .mcs(S, &[0x2e, 0x00, 0x00, 0x06]); // attachUserConfirm, user 1007
+    for channel in 1003u16..1003 + 33 {
+        let [hi, lo] = channel.to_be_bytes();
+        script = script
+            .mcs(C, &[0x38, 0x00, 0x06, hi, lo]) // channelJoinRequest
+            .mcs(S, &[0x3e, 0x00, 0x00, 0x06, hi, lo, hi, lo]); // channelJoinConfirm
+    }
+    let obs = script
+        .mcs(C, &send_data(C, &security_exchange()))
+        .mcs(C, &send_data(C, &secured(0x0048, 320)))
+        .mcs(S, &send_data(S, &LICENSE_VALID_CLIENT))
+        .play();
+    assert_eq!(obs.stage_reached, Stage::Established, "{:?}", tags(&obs));
+    assert!(
+        !tags(&obs).iter().any(|t| t.contains("malformed")),
+        "{:?}",
+        tags(&obs)
+    );
     // Capture time: a Client Info 11 s after the MCS connect is past the window.
     let obs = standard_security_connect()
         .wait(11_000.0)
@@ -661,7 +683,7 @@ fn arbitrary_pdus_after_a_standard_security_connect_never_panic_and_stay_bounded
     let (mut up, mut bounded) = (0, 0);
     for round in 0..200 {
         let mut script = standard_security_connect();
-        for _ in 0..80 {
+        for _ in 0..rdpdiag::session::MAX_STANDARD_PDUS + 10 {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;

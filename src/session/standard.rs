@@ -16,8 +16,11 @@ use crate::wire::mcs::{
     parse_slow_path, ErrorInfo, SecurityFlags, ShareControlHeader, SlowPathContent,
 };
 
-/// The most MCS PDUs followed after the MCS Connect Response while waiting for licensing or Demand Active.
-pub const MAX_STANDARD_PDUS: u32 = 64;
+/// The most MCS PDUs followed after the MCS Connect Response while waiting for licensing or Demand
+/// Active: room for the channel connection of a client with all 31 static channels (erect domain,
+/// attach user, a join request and confirm for each channel, the user and the I/O channel: 71 PDUs),
+/// the security exchange, the Client Info and some auto-detection.
+pub const MAX_STANDARD_PDUS: u32 = 100;
 /// How long (capture or probe time) after the MCS Connect Response the setup is followed.
 pub const STANDARD_FOLLOW_US: i64 = 10_000_000;
 /// The least Send Data user data an encrypted server PDU after the Client Info needs to be taken for the

@@ -84,7 +84,8 @@ fn rdp_captures_give_their_expected_verdicts() {
             "zeek__rdp-to-ssl.pcap",
             &["cert-name-mismatch@cred_ssp", "healthy@established"],
         ),
-        ("zeek__rdp-x509.pcap", &["healthy@established"]),
+        // Standard security: the capture ends at the MCS connect response, before any licensing PDU.
+        ("zeek__rdp-x509.pcap", &["incomplete@standard_security"]),
         (
             "zeek__rdp-unknown-keyboard.pcap",
             &["incomplete@standard_security"],

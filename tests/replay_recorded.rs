@@ -8,6 +8,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
+#[path = "common/scripted_server.rs"]
+mod scripted_server;
+
 /// The connection objects of `rdpdiag replay --json` on one recorded capture.
 fn replay(name: &str) -> Vec<Value> {
     let path = format!("{}/fixtures/recorded/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -42,6 +45,13 @@ fn one(name: &str, verdict: &str, stage: &str) -> Value {
         ids(&c)
     );
     c
+}
+
+/// The only connection of a capture.
+fn only(name: &str) -> Value {
+    let mut conns = replay(name);
+    assert_eq!(conns.len(), 1, "{name}: {conns:#?}");
+    conns.remove(0)
 }
 
 fn ids(c: &Value) -> Vec<String> {
@@ -147,6 +157,8 @@ fn expired_certificate_the_client_refuses_over_tls_12() {
         (&expired["severity"], &expired["confidence"]),
         (&Value::from("failure"), &Value::from("likely"))
     );
+    // The expiry is a failure (the client rejected the server after seeing it).
+    assert_eq!(finding(&c, "cert-expired")["severity"], "failure");
     assert_eq!(
         expired["symptom"]["id"],
         Value::from("client-aborted-after-handshake")
@@ -200,20 +212,104 @@ fn server_allowing_only_standard_security_to_a_tls_or_nla_client() {
     }
 }
 
+/// The standard-security landmarks of a connection: (direction, pdu, encrypted).
+fn landmarks(c: &Value) -> Vec<(String, String, bool)> {
+    events(c, "standard_security_pdu")
+        .iter()
+        .map(|e| {
+            (
+                e["dir"].as_str().unwrap().to_string(),
+                e["pdu"].as_str().unwrap().to_string(),
+                e["encrypted"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn pdu(dir: &str, pdu: &str, encrypted: bool) -> (String, String, bool) {
+    (dir.to_string(), pdu.to_string(), encrypted)
+}
+
 #[test]
-fn standard_rdp_security_session() {
-    let c = one("xrdp-rdp-standard-security.pcap", "healthy", "established");
+fn standard_rdp_security_dropped_after_the_security_exchange() {
+    // crypt_level=high: xrdp 0.9.21 rejects FreeRDP 2.11's first encrypted PDU ("MAC checksum error
+    // for non-FIPS PDU") and hangs up right after the Client Info: not healthy, server-disconnected.
+    let c = one(
+        "xrdp-rdp-standard-security.pcap",
+        "server-disconnected",
+        "standard_security",
+    );
+    assert_eq!(c["outcome"], "failed");
     // FreeRDP /sec:rdp sends no RDP_NEG_REQ; xrdp answers without RDP_NEG_RSP.
     assert_eq!(requested_selected(&c), (Value::Null, Value::Null));
     let resp = event(&c, "mcs_connect_response");
     assert_eq!(resp["encryption_method_name"], "ENCRYPTION_METHOD_128BIT");
     assert_eq!(resp["encryption_level_name"], "ENCRYPTION_LEVEL_HIGH");
     assert_eq!(resp["server_cert"], "proprietary, RSA 2048 bits, permanent");
-    assert_eq!(ids(&c), ["weak-standard-rdp-security"]);
     assert_eq!(
-        finding(&c, "weak-standard-rdp-security")["severity"],
-        "advisory"
+        landmarks(&c),
+        [
+            pdu("client_to_server", "security_exchange", false),
+            pdu("client_to_server", "client_info", true),
+        ]
     );
+    assert!(events(&c, "established").is_empty());
+    let f = finding(&c, "server-disconnected");
+    assert_eq!(f["confidence"], "certain");
+    let title = f["title"].as_str().unwrap();
+    assert!(
+        title.contains("MCS Disconnect Provider Ultimatum (rn-user-requested) 14.0 ms after the client's Client Info PDU"),
+        "{title}"
+    );
+    let dpu = event(&c, "mcs_disconnect_ultimatum");
+    assert_eq!(
+        (&dpu["dir"], &dpu["reason"]),
+        (&Value::from("server_to_client"), &Value::from(3))
+    );
+    assert_eq!(
+        ids(&c),
+        ["server-disconnected", "weak-standard-rdp-security"]
+    );
+}
+
+#[test]
+fn standard_rdp_security_sessions_are_up_at_the_licensing_pdu() {
+    // fips (3DES, the Client Info encrypted) and none (everything in the clear): xrdp answers the
+    // Client Info with its License Request; the channel is up there, not at the MCS connect.
+    for (name, method, exchange) in [
+        ("xrdp-rdp-fips-session.pcap", "ENCRYPTION_METHOD_FIPS", true),
+        (
+            "xrdp-rdp-none-session.pcap",
+            "ENCRYPTION_METHOD_NONE",
+            false,
+        ),
+    ] {
+        let c = one(name, "healthy", "established");
+        assert_eq!(
+            event(&c, "mcs_connect_response")["encryption_method_name"],
+            method,
+            "{name}"
+        );
+        let mut want = vec![];
+        if exchange {
+            want.push(pdu("client_to_server", "security_exchange", false));
+        }
+        want.push(pdu("client_to_server", "client_info", exchange));
+        want.push(pdu("server_to_client", "licensing", false));
+        assert_eq!(landmarks(&c), want, "{name}");
+        let lic = events(&c, "standard_security_pdu")
+            .into_iter()
+            .find(|e| e["pdu"] == "licensing")
+            .unwrap();
+        assert_eq!(lic["license_msg_name"], "LICENSE_REQUEST", "{name}");
+        assert_eq!(
+            event(&c, "established")["how"],
+            "standard RDP security: the server sent its licensing PDU after the client's Client Info PDU",
+            "{name}"
+        );
+        let weak = ids(&c).contains(&"weak-standard-rdp-security".to_string());
+        assert_eq!(weak, exchange, "{name}: {:?}", ids(&c));
+    }
 }
 
 #[test]
@@ -321,6 +417,178 @@ fn tls_10_only_server() {
     assert_eq!(finding(&c, "cert-self-signed")["severity"], "advisory");
 }
 
+/// The client ends the connection right after a TLS 1.2 handshake whose certificate it refuses: the
+/// encrypted alert after the server's Finished, with the certificate in the clear before it.
+fn refused_after_the_handshake(name: &str) -> Value {
+    let c = only(name);
+    assert_eq!(
+        (&c["outcome"], &c["stage_reached"]),
+        (&Value::from("failed"), &Value::from("secure_channel")),
+        "{name}"
+    );
+    assert_eq!(event(&c, "tls_server_hello")["version"], TLS1_2, "{name}");
+    // The client's alert first (the server may answer with its own).
+    let alerts = events(&c, "tls_encrypted_alert");
+    assert_eq!(alerts[0]["dir"], "client_to_server", "{name}");
+    assert!(events(&c, "tls_application_data").is_empty(), "{name}");
+    c
+}
+
+#[test]
+fn expired_certificate_from_a_trusted_ca_refused_at_the_prompt() {
+    // No /cert option: FreeRDP finds "certificate has expired (10)" though it trusts the issuing CA, asks,
+    // reads no answer, and ends the connection right after the server's Finished.
+    let c = refused_after_the_handshake("xrdp-tls12-expired-cert-trusted-ca.pcap");
+    let chain = &event(&c, "tls_certificate")["chain"];
+    assert_eq!(chain[0]["issuer"], "CN=rdpdiag recording CA");
+    assert_eq!(chain[0]["not_after"], 1_612_051_200); // 2021-01-31T00:00:00Z
+    assert_eq!(finding(&c, "cert-expired")["severity"], "failure");
+    // The name is right and the chain complete: the expiry is the only fault.
+    for id in ["cert-name-mismatch", "cert-self-signed", "cert-untrusted"] {
+        assert!(!ids(&c).contains(&id.to_string()), "{id}: {:?}", ids(&c));
+    }
+}
+
+#[test]
+fn certificate_for_another_name_refused() {
+    // Issued by the trusted CA, current, for rdp.example.test: FreeRDP "CERTIFICATE NAME MISMATCH".
+    let c = refused_after_the_handshake("xrdp-tls12-wrong-name-refused.pcap");
+    let leaf = &event(&c, "tls_certificate")["chain"][0];
+    assert_eq!(leaf["subject"], "CN=rdp.example.test");
+    assert_eq!(leaf["san_dns"][0], "rdp.example.test");
+    let f = finding(&c, "cert-name-mismatch");
+    assert_eq!(f["severity"], "failure");
+    assert!(
+        f["title"].as_str().unwrap().contains("\"127.0.0.77\""),
+        "{}",
+        f["title"]
+    );
+    for id in ["cert-expired", "cert-self-signed", "cert-untrusted"] {
+        assert!(!ids(&c).contains(&id.to_string()), "{id}: {:?}", ids(&c));
+    }
+}
+
+#[test]
+fn untrusted_self_signed_certificate_refused() {
+    // FreeRDP /cert:deny: "self-signed certificate (18)".
+    let c = refused_after_the_handshake("xrdp-tls12-self-signed-refused.pcap");
+    let leaf = &event(&c, "tls_certificate")["chain"][0];
+    assert_eq!(leaf["subject"], leaf["issuer"]);
+    assert_eq!(finding(&c, "cert-self-signed")["severity"], "failure");
+    assert!(!ids(&c).contains(&"cert-expired".to_string()));
+}
+
+#[test]
+fn tls_10_only_server_and_a_modern_client() {
+    // xrdp at security level 0 chooses TLS 1.0; FreeRDP at Debian's defaults answers its ServerHello
+    // flight with a fatal internal_error at once.
+    let c = only("xrdp-tls10-only-modern-client.pcap");
+    assert_eq!(
+        (&c["outcome"], &c["stage_reached"]),
+        (&Value::from("failed"), &Value::from("tls_handshake"))
+    );
+    assert_eq!(event(&c, "tls_client_hello")["max_version"], "TLS 1.3");
+    assert_eq!(event(&c, "tls_server_hello")["version"], TLS1_0);
+    let alert = event(&c, "tls_alert");
+    assert_eq!(
+        (&alert["dir"], &alert["name"], &alert["fatal"]),
+        (
+            &Value::from("client_to_server"),
+            &Value::from("internal_error"),
+            &Value::from(true)
+        )
+    );
+    assert!(ids(&c).contains(&"tls-legacy-version".to_string()));
+}
+
+/// Issue 11 §1: the cause is the verdict, the client's abort its evidence.
+#[test]
+fn certificate_and_tls_version_causes_are_the_verdict() {
+    for (name, causes, stage) in [
+        (
+            "xrdp-tls12-expired-cert-refused.pcap",
+            &["cert-expired"][..],
+            "secure_channel",
+        ),
+        (
+            "xrdp-tls12-expired-cert-trusted-ca.pcap",
+            &["cert-expired"],
+            "secure_channel",
+        ),
+        (
+            "xrdp-tls12-wrong-name-refused.pcap",
+            &["cert-name-mismatch"],
+            "secure_channel",
+        ),
+        (
+            "xrdp-tls12-self-signed-refused.pcap",
+            &["cert-self-signed", "cert-untrusted"],
+            "secure_channel",
+        ),
+        (
+            "xrdp-tls10-only-modern-client.pcap",
+            &["tls-version-mismatch"],
+            "tls_handshake",
+        ),
+    ] {
+        let c = only(name);
+        let verdict = c["verdict"].as_str().unwrap();
+        assert!(
+            causes.contains(&verdict),
+            "{name}: verdict {verdict}, findings {:?}",
+            ids(&c)
+        );
+        assert_eq!(c["stage_reached"], stage, "{name}");
+        let f = finding(&c, verdict);
+        assert_eq!(f["severity"], "failure", "{name}");
+        assert_ne!(
+            f["confidence"], "possible",
+            "{name}: the client left at once"
+        );
+    }
+}
+
+#[test]
+fn tpkt_with_garbage_inside_is_a_malformed_reply() {
+    // A scripted server answers FreeRDP's Connection Request with `03 00 00 1b 7f 70 …`; FreeRDP: "tpdu
+    // length 127 > tpkt header length 27".
+    let c = one(
+        "scripted-tpkt-garbage.pcap",
+        "malformed-reply",
+        "negotiation",
+    );
+    assert!(events(&c, "not_rdp").is_empty());
+    let m = event(&c, "malformed");
+    assert_eq!(m["dir"], "server_to_client");
+    let error = m["error"].as_str().unwrap();
+    assert!(error.contains("length indicator 127"), "{error}");
+    assert!(
+        error.contains("TPKT header: version 3, length 27"),
+        "{error}"
+    );
+    assert_eq!(ids(&c), ["malformed-reply"]);
+}
+
+/// The probe sees the same reply the same way.
+#[tokio::test]
+async fn the_probe_calls_a_tpkt_with_garbage_inside_malformed_reply() {
+    let addr = scripted_server::server(scripted_server::Behaviour::TpktGarbage, None).await;
+    let target = rdpdiag::probe::target::Target {
+        given: addr.to_string(),
+        host: rdpdiag::probe::target::Host::Ip(addr.ip()),
+        port: addr.port(),
+    };
+    let opts = std::sync::Arc::new(rdpdiag::probe::ProbeOptions {
+        connect_timeout: std::time::Duration::from_secs(1),
+        step_timeout: std::time::Duration::from_millis(1500),
+        deadline: std::time::Duration::from_secs(6),
+        quick: true,
+        ..rdpdiag::probe::ProbeOptions::default()
+    });
+    let p = rdpdiag::probe::probe_target(target, opts).await;
+    assert_eq!(p.report.verdict, "malformed-reply", "{:#?}", p.report);
+}
+
 #[test]
 fn every_recorded_capture_is_checked_here() {
     let dir = format!("{}/fixtures/recorded", env!("CARGO_MANIFEST_DIR"));
@@ -341,5 +609,5 @@ fn every_recorded_capture_is_checked_here() {
         let len = std::fs::metadata(format!("{dir}/{p}")).unwrap().len();
         assert!(len < 200_000, "{p} is {len} bytes");
     }
-    assert_eq!(pcaps.len(), 15);
+    assert_eq!(pcaps.len(), 22);
 }

@@ -544,7 +544,12 @@ fn run_replay(sources: &[Source], opts: ReplayOptions, args: &ReportArgs) -> Exi
                 .get_or_insert_with(Vec::new)
                 .push(format!(
                     "no connection was analysed (expected {})",
-                    expect.ids.join(" or ")
+                    expect
+                        .ids
+                        .iter()
+                        .map(|v| v.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" or ")
                 ));
         }
     }

@@ -9,6 +9,7 @@ pub mod causes;
 pub mod facts;
 mod render;
 pub mod rules;
+pub mod standard_security;
 
 pub use causes::{Cause, CauseId, CauseStage, UnknownCause};
 pub use render::render_catalogue;

@@ -99,7 +99,7 @@ pub fn probe_registry(r: &TargetReport, took: Duration) -> Registry {
     reg.register(
         "rdp_probe_verdict",
         "The verdict: the cause id a default client hits, healthy, or incomplete",
-        family([(vec![("cause", lv(r.verdict))], 1)]),
+        family([(vec![("cause", lv(r.verdict.as_str()))], 1)]),
     );
     if !r.protocols.is_empty() {
         reg.register(
@@ -194,7 +194,7 @@ pub fn probe_registry(r: &TargetReport, took: Duration) -> Registry {
         .findings
         .iter()
         .filter(|f| f.severity == Severity::Advisory)
-        .map(|f| f.id)
+        .map(|f| f.id.as_str())
         .collect();
     if !advisories.is_empty() {
         reg.register(

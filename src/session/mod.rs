@@ -3,12 +3,18 @@
 //! clock; every input carries its time. Unexpected input becomes a timeline entry, never a panic.
 
 pub mod phase;
+mod standard;
 pub mod timeline;
 mod tls;
 mod tpkt_stream;
 
 use phase::{next, Phase, Signal};
-pub use timeline::{CertEntry, CertSource, Direction, Entry, Event, Stage, Timeline, Timestamp};
+pub use standard::{
+    license_msg_name, DEMAND_ACTIVE_MIN_BYTES, MAX_STANDARD_PDUS, STANDARD_FOLLOW_US,
+};
+pub use timeline::{
+    CertEntry, CertSource, Direction, Entry, Event, StandardPdu, Stage, Timeline, Timestamp,
+};
 pub use tpkt_stream::cert_entry;
 
 use crate::wire::tls::{looks_like_sslv2_hello, looks_like_tls_record};
@@ -88,6 +94,7 @@ pub struct Session {
     client: Stream,
     server: Stream,
     tls: tls::TlsTrack,
+    standard: standard::StandardTrack,
     syn_at: Option<Timestamp>,
     last_request_at: Option<Timestamp>,
     /// The `NotRdp` entry of a side whose first bytes were foreign, and those bytes (up to
@@ -138,6 +145,7 @@ impl Session {
             client: Stream::default(),
             server: Stream::default(),
             tls: tls::TlsTrack::default(),
+            standard: standard::StandardTrack::default(),
             syn_at: None,
             last_request_at: None,
             foreign: None,
@@ -191,16 +199,25 @@ impl Session {
         let before = self.phase;
         self.phase = next(self.phase, signal);
         if self.phase == Phase::Established && before != Phase::Established {
-            let how = match before {
-                Phase::StandardSecurity => "standard RDP security: MCS connect response received",
-                _ => "the server answered the client's first flight after the security handshake",
+            let how = match (before, self.timeline.entries.last().map(|e| &e.event)) {
+                (
+                    Phase::StandardSecurity { step },
+                    Some(Event::StandardSecurityPdu { pdu, inferred, .. }),
+                ) => {
+                    let after = match step {
+                        phase::StandardStep::ClientInfo => "after the client's Client Info PDU",
+                        _ => "after the MCS connect",
+                    };
+                    let by_size = if *inferred { " (known by its size)" } else { "" };
+                    format!(
+                        "standard RDP security: the server sent its {}{by_size} {after}",
+                        pdu.label()
+                    )
+                }
+                _ => "the server answered the client's first flight after the security handshake"
+                    .to_string(),
             };
-            self.push(
-                None,
-                Event::Established {
-                    how: how.to_string(),
-                },
-            );
+            self.push(None, Event::Established { how });
             // From here on the bytes are the session itself: count them, parse nothing.
             self.client.mode = Some(Mode::Skip);
             self.server.mode = Some(Mode::Skip);
@@ -381,7 +398,7 @@ impl Session {
 
     fn count_skipped(&mut self, dir: Direction, len: usize) {
         // Standard RDP security traffic after the connect response is worth a line per flight until established.
-        if self.phase == Phase::StandardSecurity {
+        if matches!(self.phase, Phase::StandardSecurity { .. }) && !self.standard.gave_up {
             let bytes = u64::try_from(len).unwrap_or(u64::MAX);
             self.push_or_extend(dir, Event::StandardSecurityData { records: 1, bytes });
         }

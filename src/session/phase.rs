@@ -48,12 +48,29 @@ pub enum Phase {
     },
     /// TLS (and CredSSP where selected) is done; MCS connect runs inside TLS.
     SecureChannel { client_sent: bool },
-    /// Standard RDP security: MCS connect in the clear.
-    StandardSecurity,
+    /// Standard RDP security (MS-RDPBCGR 1.3.1.1): MCS connect in the clear, channel connection, the
+    /// client's Security Exchange and Client Info PDUs, up to the server's first licensing or Demand
+    /// Active PDU.
+    StandardSecurity { step: StandardStep },
     /// The secure channel is up.
     Established,
     /// The bytes stopped making sense at this stage; nothing more is parsed.
     Broken { at: Stage },
+}
+
+/// How far the setup under standard RDP security has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StandardStep {
+    /// Waiting for the MCS Connect Response (MS-RDPBCGR 2.2.1.4).
+    Connect,
+    /// MCS connected: channel connection (erect domain, attach user, channel joins; 2.2.1.5 - 2.2.1.9).
+    Channels,
+    /// The client sent its Security Exchange PDU (2.2.1.10): from here on the PDUs are encrypted above
+    /// encryption level NONE.
+    SecurityExchange,
+    /// The client sent its Client Info PDU (2.2.1.11); the server's licensing (2.2.1.12) or Demand
+    /// Active PDU (2.2.1.13) is next.
+    ClientInfo,
 }
 
 /// What the session learned from one PDU or transport fact, as far as the phase machine cares.
@@ -76,6 +93,12 @@ pub enum Signal {
     Flight(Direction),
     /// MCS Connect-Response with a successful result under standard RDP security.
     McsConnected,
+    /// The client's Security Exchange PDU (standard RDP security).
+    SecurityExchange,
+    /// The client's Client Info PDU (standard RDP security).
+    ClientInfo,
+    /// The server's first licensing or Demand Active PDU (standard RDP security): the channel is up.
+    ServerSetup,
     /// Bytes that are not RDP, or a PDU that breaks its structure.
     Broken,
 }
@@ -90,7 +113,7 @@ impl Phase {
             Phase::TlsHandshake { .. } => Stage::TlsHandshake,
             Phase::CredSsp { .. } => Stage::CredSsp,
             Phase::SecureChannel { .. } => Stage::SecureChannel,
-            Phase::StandardSecurity => Stage::StandardSecurity,
+            Phase::StandardSecurity { .. } => Stage::StandardSecurity,
             Phase::Established => Stage::Established,
             Phase::Broken { at } => at,
         }
@@ -106,6 +129,7 @@ pub fn next(phase: Phase, signal: Signal) -> Phase {
     use Direction::{ClientToServer as C, ServerToClient as S};
     use Phase as P;
     use Signal as G;
+    use StandardStep as Step;
     let ex = SecurityProtocols::HYBRID_EX;
     match (phase, signal) {
         (P::Idle, G::Syn) => P::TcpHandshake,
@@ -119,8 +143,16 @@ pub fn next(phase: Phase, signal: Signal) -> Phase {
         (P::AwaitConfirm { .. }, G::Confirm(selected)) if selected.uses_tls() => {
             P::TlsHandshake { selected }
         }
-        (P::AwaitConfirm { .. }, G::Confirm(_) | G::LegacyConfirm) => P::StandardSecurity,
-        (P::AwaitConfirm { .. } | P::StandardSecurity, G::Refusal) => P::Refused,
+        (P::AwaitConfirm { .. }, G::Confirm(_) | G::LegacyConfirm) => P::StandardSecurity {
+            step: StandardStep::Connect,
+        },
+        (
+            P::AwaitConfirm { .. }
+            | P::StandardSecurity {
+                step: StandardStep::Connect,
+            },
+            G::Refusal,
+        ) => P::Refused,
         (P::TlsHandshake { selected }, G::TlsDone) if selected.uses_credssp() => P::CredSsp {
             selected,
             flights: Flights::default(),
@@ -142,7 +174,20 @@ pub fn next(phase: Phase, signal: Signal) -> Phase {
         },
         (P::SecureChannel { .. }, G::Flight(C)) => P::SecureChannel { client_sent: true },
         (P::SecureChannel { client_sent: true }, G::Flight(S)) => P::Established,
-        (P::StandardSecurity, G::McsConnected) => P::Established,
+        (P::StandardSecurity { step: Step::Connect }, G::McsConnected) => P::StandardSecurity {
+            step: Step::Channels,
+        },
+        (P::StandardSecurity { step: Step::Channels }, G::SecurityExchange) => {
+            P::StandardSecurity {
+                step: Step::SecurityExchange,
+            }
+        }
+        (P::StandardSecurity { step: Step::Channels | Step::SecurityExchange }, G::ClientInfo) => {
+            P::StandardSecurity {
+                step: Step::ClientInfo,
+            }
+        }
+        (P::StandardSecurity { step }, G::ServerSetup) if step != Step::Connect => P::Established,
         (P::Established, _) => P::Established,
         (p, G::Broken) => P::Broken { at: p.stage() },
         (p, _) => p,
@@ -198,8 +243,27 @@ mod tests {
             Signal::Request(SecurityProtocols::RDP),
             Signal::LegacyConfirm,
         ]);
-        assert_eq!(p, Phase::StandardSecurity);
-        assert_eq!(next(p, Signal::McsConnected), Phase::Established);
+        assert_eq!(
+            p,
+            Phase::StandardSecurity {
+                step: StandardStep::Connect
+            }
+        );
+        // The MCS connect is not the channel: the server's licensing or Demand Active PDU is.
+        let connected = next(p, Signal::McsConnected);
+        assert_eq!(next(connected, Signal::ClientInfo).stage(), Stage::StandardSecurity);
+        assert_eq!(next(p, Signal::ServerSetup), p, "not before the MCS connect");
+        let up = [
+            Signal::SecurityExchange,
+            Signal::ClientInfo,
+            Signal::ServerSetup,
+        ]
+        .iter()
+        .fold(connected, |p, s| next(p, *s));
+        assert_eq!(up, Phase::Established);
+        // A disconnect after the MCS connect stays in standard security: where it broke.
+        assert_eq!(next(connected, Signal::Refusal), connected);
+        assert_eq!(next(p, Signal::Refusal), Phase::Refused);
         assert_eq!(
             run(&[Signal::Request(SecurityProtocols::SSL), Signal::Refusal]),
             Phase::Refused

@@ -99,6 +99,31 @@ impl Stage {
     }
 }
 
+/// The PDUs that mark the way from the MCS connect to a working channel under standard RDP security.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StandardPdu {
+    /// MS-RDPBCGR 2.2.1.10 Client Security Exchange PDU (SEC_EXCHANGE_PKT): the encrypted client random.
+    SecurityExchange,
+    /// MS-RDPBCGR 2.2.1.11 Client Info PDU (SEC_INFO_PKT): user, domain, auto-logon.
+    ClientInfo,
+    /// MS-RDPBCGR 2.2.1.12 a server licensing PDU (SEC_LICENSE_PKT).
+    Licensing,
+    /// MS-RDPBCGR 2.2.1.13.1 Demand Active PDU: the capabilities exchange begins.
+    DemandActive,
+}
+
+impl StandardPdu {
+    pub const fn label(self) -> &'static str {
+        match self {
+            StandardPdu::SecurityExchange => "Security Exchange PDU",
+            StandardPdu::ClientInfo => "Client Info PDU",
+            StandardPdu::Licensing => "licensing PDU",
+            StandardPdu::DemandActive => "Demand Active PDU",
+        }
+    }
+}
+
 /// One certificate of a chain as the timeline keeps it: its summary, or why it could not be read.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
@@ -276,6 +301,27 @@ pub enum Event {
     StandardSecurityData {
         records: u32,
         bytes: u64,
+    },
+    /// A landmark of the setup under standard RDP security after the MCS connect (MS-RDPBCGR 2.2.1.10 -
+    /// 2.2.1.13), known by its security header flags (they travel in the clear; the content is encrypted
+    /// above encryption level NONE), or, for an encrypted server PDU, by its size (`inferred`).
+    StandardSecurityPdu {
+        pdu: StandardPdu,
+        /// The Basic Security Header's flags, when the PDU has one.
+        security_flags: Option<u16>,
+        security_flags_name: Option<String>,
+        /// The Send Data user data's length.
+        bytes: u64,
+        /// SEC_ENCRYPT is set: the content cannot be read.
+        encrypted: bool,
+        /// The PDU's kind was inferred from its size and place, not read.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        inferred: bool,
+        /// A licensing PDU's bMsgType (MS-RDPELE 2.2.2), when it is in the clear.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        license_msg: Option<u8>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        license_msg_name: Option<String>,
     },
 
     // What could not be understood.

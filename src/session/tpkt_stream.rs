@@ -9,7 +9,7 @@ use crate::wire::mcs::{
     ServerSecurityData,
 };
 use crate::wire::rdp_neg::NegData;
-use crate::wire::tpkt::{tpkt_frame, Frame};
+use crate::wire::tpkt::{parse_tpkt_header, tpkt_frame, Frame, TPKT_VERSION};
 use crate::wire::x224::{parse_x224_packet, TokenLine, Tpdu};
 use crate::wire::WireError;
 
@@ -30,7 +30,10 @@ impl Session {
         }
     }
 
-    /// Bytes that break their framing: `not-rdp` when nothing sensible came from that side yet, else malformed.
+    /// Bytes that break their framing: `not-rdp` when nothing sensible came from that side yet and the
+    /// bytes are not TPKT at all, else malformed. A TPKT version 3 header is TPKT: what breaks inside it
+    /// (an X.224 length indicator past the packet, a TPKT length below its header) is a malformed PDU,
+    /// named by the field.
     pub(super) fn broken(&mut self, dir: Direction, bytes: &[u8], pdu: &str, e: &WireError) {
         let first_from_side = !self.timeline.entries.iter().any(|en| {
             en.dir == Some(dir)
@@ -43,7 +46,8 @@ impl Session {
                         | Event::CaptureGap { .. }
                 )
         });
-        if first_from_side {
+        let tpkt = bytes.first() == Some(&TPKT_VERSION);
+        if first_from_side && !tpkt {
             let first_bytes = hex::encode(bytes.get(..16).unwrap_or(bytes));
             self.push(
                 Some(dir),
@@ -53,11 +57,18 @@ impl Session {
                 },
             );
         } else {
+            let error = match parse_tpkt_header(bytes) {
+                Ok((_, h)) if pdu != "TPKT" => format!(
+                    "{e} (inside a well-formed TPKT header: version {}, length {})",
+                    h.version, h.length
+                ),
+                _ => e.to_string(),
+            };
             self.push(
                 Some(dir),
                 Event::Malformed {
                     pdu: pdu.to_string(),
-                    error: e.to_string(),
+                    error,
                 },
             );
         }
@@ -114,6 +125,16 @@ impl Session {
                 );
                 self.last_request_at = Some(self.now);
                 self.signal(Signal::Request(requested));
+            }
+            // RDP speaks X.224 class 0 only (MS-RDPBCGR 2.2.1.2: classOptions 0): another class does not fit.
+            (Direction::ServerToClient, Tpdu::ConnectionConfirm(cc)) if cc.class_option >> 4 != 0 => {
+                let e = WireError::BadValue {
+                    pdu: "X.224 Connection Confirm",
+                    field: "class",
+                    got: (cc.class_option >> 4).into(),
+                    expected: "0 (RDP uses X.224 class 0)",
+                };
+                self.broken(dir, pdu, e.pdu(), &e);
             }
             (Direction::ServerToClient, Tpdu::ConnectionConfirm(cc)) => {
                 match (cc.neg_data, cc.neg_error) {
@@ -204,12 +225,16 @@ impl Session {
                     Direction::ClientToServer => "an X.224 Connection Request or Data TPDU",
                     Direction::ServerToClient => "an X.224 Connection Confirm or Data TPDU",
                 };
-                self.unexpected(dir, expected, format!("X.224 {}", other.code()));
+                self.unexpected(dir, expected, format!("X.224 TPDU code {}", other.code()));
             }
         }
     }
 
     fn on_mcs(&mut self, dir: Direction, data: &[u8]) {
+        let following = self.following_standard();
+        if following && !self.standard_within_bounds() {
+            return;
+        }
         let mcs = match parse_mcs(data) {
             Ok((_, mcs)) => mcs,
             Err(nom::Err::Error(e) | nom::Err::Failure(e)) => {
@@ -275,6 +300,10 @@ impl Session {
                     );
                 }
                 if cr.result.is_success() {
+                    self.standard_connected(
+                        security.map(|s| s.encryption_level.0),
+                        security.map(|s| s.encryption_method.0),
+                    );
                     self.signal(Signal::McsConnected);
                 } else {
                     self.signal(Signal::Refusal);
@@ -289,6 +318,9 @@ impl Session {
                     },
                 );
                 self.signal(Signal::Refusal);
+            }
+            Mcs::SendData { user_data, .. } if following => {
+                self.on_standard_send_data(dir, user_data)
             }
             Mcs::SendData {
                 indication: true,

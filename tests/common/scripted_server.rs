@@ -39,7 +39,17 @@ pub enum Behaviour {
     NlaChallenge,
     /// Selects SSL, reads the ClientHello and resets the connection.
     TlsThenReset,
+    /// Answers the Connection Request with a valid TPKT header and garbage inside
+    /// ([`TPKT_GARBAGE`]: an X.224 length indicator of 127 in a 27-byte packet).
+    TpktGarbage,
 }
+
+/// `03 00 00 1b 7f 70 …`: TPKT version 3, length 27, then not an X.224 TPDU (the reply of
+/// `fixtures/recorded/scripted-tpkt-garbage.pcap`).
+pub const TPKT_GARBAGE: [u8; 27] = [
+    0x03, 0x00, 0x00, 0x1b, 0x7f, 0x70, 0xde, 0xad, 0xbe, 0xef, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55,
+    0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x00,
+];
 
 /// MS-NLMP 4.2.4.3, the NTLMv2 example CHALLENGE_MESSAGE.
 pub const SPEC_V2_CHALLENGE: [u8; 104] = [
@@ -69,6 +79,7 @@ impl Behaviour {
             Behaviour::TlsThenHangUp => "ssl-hangup-after-hello".to_string(),
             Behaviour::NlaChallenge => "nla-challenge".to_string(),
             Behaviour::TlsThenReset => "ssl-reset-after-hello".to_string(),
+            Behaviour::TpktGarbage => "tpkt-garbage".to_string(),
         }
     }
 }
@@ -200,6 +211,9 @@ pub async fn serve_one(mut s: TcpStream, b: Behaviour, tls: Option<TlsAcceptor>)
             let _ = s.set_linger(Some(Duration::ZERO));
             drop(s);
             return;
+        }
+        Behaviour::TpktGarbage => {
+            let _ = s.write_all(&TPKT_GARBAGE).await;
         }
         Behaviour::TlsThenHangUp => {
             let _ = s.write_all(&confirm_selecting(1)).await;

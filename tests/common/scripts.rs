@@ -39,13 +39,86 @@ pub fn set_error_info(code: u32) -> Vec<u8> {
     mcs
 }
 
-pub fn standard_security() -> Script {
+/// Standard RDP security up to the MCS connect (128-bit RC4, level client compatible): the channel is
+/// not up yet.
+pub fn standard_security_connect() -> Script {
     Script::new(JUNE_2019)
         .connect()
         .request(Some(0))
         .select(0)
         .bytes(C, fixture_hex("mcs/proprietary_connect_initial.hex"))
         .bytes(S, fixture_hex("mcs/proprietary_connect_response.hex"))
+}
+
+/// Standard RDP security followed through: the MCS connect, the client's Security Exchange and Client
+/// Info PDUs, then the server's licensing PDU (License Error, STATUS_VALID_CLIENT): the channel is up.
+pub fn standard_security() -> Script {
+    standard_security_to_client_info()
+        .wait(9.0)
+        .mcs(S, &send_data(S, &LICENSE_VALID_CLIENT))
+}
+
+/// Standard RDP security as far as the client's Client Info PDU (the server's answer is next).
+pub fn standard_security_to_client_info() -> Script {
+    standard_security_connect()
+        .wait(1.0)
+        .mcs(C, &send_data(C, &security_exchange()))
+        .wait(1.0)
+        .mcs(C, &send_data(C, &secured(0x0048, 320)))
+}
+
+/// MS-RDPBCGR 2.2.1.12.1.3 (example in 4.1.12): the Server License Error PDU, Valid Client, in the clear.
+pub const LICENSE_VALID_CLIENT: [u8; 20] = [
+    0x80, 0x00, // flags SEC_LICENSE_PKT
+    0x00, 0x00, // flagsHi
+    0xff, // bMsgType ERROR_ALERT
+    0x03, // flags: PREAMBLE_VERSION_3_0
+    0x10, 0x00, // wMsgSize 16
+    0x07, 0x00, 0x00, 0x00, // dwErrorCode STATUS_VALID_CLIENT
+    0x02, 0x00, 0x00, 0x00, // dwStateTransition ST_NO_TRANSITION
+    0x04, 0x00, // wBlobType BB_ERROR_BLOB
+    0x00, 0x00, // wBlobLen 0
+];
+
+/// MS-RDPBCGR 2.2.1.10.1 Security Exchange PDU data: SEC_EXCHANGE_PKT, then a 64-byte encrypted client
+/// random and its 8 bytes of padding.
+pub fn security_exchange() -> Vec<u8> {
+    let mut pdu = vec![0x01, 0x00, 0x00, 0x00]; // flags SEC_EXCHANGE_PKT, flagsHi
+    pdu.extend_from_slice(&72u32.to_le_bytes()); // length
+    pdu.extend_from_slice(&[0x5a; 72]); // encryptedClientRandom (stand-in bytes)
+    pdu
+}
+
+/// A PDU under a Basic Security Header with `flags`; with SEC_ENCRYPT an 8-byte MAC and `len` bytes of
+/// ciphertext (stand-in bytes: their content is never read), else `len` zero bytes.
+pub fn secured(flags: u16, len: usize) -> Vec<u8> {
+    let mut pdu = flags.to_le_bytes().to_vec();
+    pdu.extend_from_slice(&[0x00, 0x00]); // flagsHi
+    if flags & 0x0008 != 0 {
+        pdu.extend_from_slice(&[0xa5; 8]); // dataSignature
+        pdu.extend(std::iter::repeat_n(0xc3, len));
+    } else {
+        pdu.extend(std::iter::repeat_n(0x00, len));
+    }
+    pdu
+}
+
+/// An MCS Send Data Request (client, user 1007) or Indication (server) on the I/O channel 1003
+/// (T.125 §11.32/11.33, PER-encoded) carrying `user_data`.
+pub fn send_data(dir: Direction, user_data: &[u8]) -> Vec<u8> {
+    let choice = match dir {
+        Direction::ClientToServer => 25u8 << 2,
+        Direction::ServerToClient => 26u8 << 2,
+    };
+    let mut mcs = vec![choice, 0x00, 0x06, 0x03, 0xeb, 0x70]; // initiator 1007, channel 1003, priority
+    let len = u16::try_from(user_data.len()).unwrap();
+    if len < 0x80 {
+        mcs.push(u8::try_from(len).unwrap());
+    } else {
+        mcs.extend_from_slice(&(0x8000 | len).to_be_bytes());
+    }
+    mcs.extend_from_slice(user_data);
+    mcs
 }
 
 /// The negotiation failure codes the rules name, and one they do not.

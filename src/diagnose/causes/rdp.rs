@@ -21,6 +21,9 @@ fn server_denied_connection(f: &Facts<'_>) -> Option<Hit> {
 }
 
 fn server_disconnected(f: &Facts<'_>) -> Option<Hit> {
+    if let Some(hit) = crate::diagnose::standard_security::server_disconnected(f) {
+        return Some(hit);
+    }
     if let Some((i, e)) = f.first(|e| {
         matches!(
             e,

@@ -5,6 +5,7 @@
 
 pub mod facts;
 pub mod rules;
+pub mod target;
 
 use serde::Serialize;
 

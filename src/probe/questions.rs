@@ -30,8 +30,7 @@ use crate::wire::x224::{encode_connection_request, ConnectionRequestSpec};
 
 pub use crate::diagnose::PROBE_COOKIE;
 
-/// The offer of a default Windows client (mstsc): SSL | HYBRID | HYBRID_EX.
-pub const WINDOWS_DEFAULT_OFFER: SecurityProtocols = SecurityProtocols(0x0b);
+pub use crate::diagnose::target::{selected, WINDOWS_DEFAULT_OFFER};
 
 /// Timeouts for one target.
 #[derive(Debug, Clone, Copy)]
@@ -73,17 +72,6 @@ fn connection_request(requested: Option<SecurityProtocols>) -> Vec<u8> {
         ..Default::default()
     };
     encode_connection_request(&spec).unwrap_or_default()
-}
-
-/// What the server selected, from the timeline.
-pub fn selected(obs: &Observation) -> Option<SecurityProtocols> {
-    obs.timeline.entries.iter().find_map(|e| match e.event {
-        Event::ConnectionConfirm {
-            selected_protocol: Some(p),
-            ..
-        } => Some(SecurityProtocols(p)),
-        _ => None,
-    })
 }
 
 /// Connects and sends a Connection Request with `requested`; returns the stream when TCP came up.
@@ -501,119 +489,7 @@ fn random32() -> [u8; 32] {
     r
 }
 
-/// How a version question ended, in words.
-pub fn version_answer(obs: &Observation, version: ProtocolVersion) -> String {
-    let tl = &obs.timeline.entries;
-    if let Some(v) = tl.iter().find_map(|e| match e.event {
-        Event::TlsServerHello {
-            version,
-            hello_retry_request: false,
-            ..
-        } => Some(version),
-        _ => None,
-    }) {
-        return if v == version.0 {
-            "accepted".to_string()
-        } else {
-            format!("server chose {}", ProtocolVersion(v))
-        };
-    }
-    answer_words(obs, "no TLS selected")
-}
-
-/// A question's end, in words, when no better answer was seen.
-pub fn answer_words(obs: &Observation, otherwise: &str) -> String {
-    for e in &obs.timeline.entries {
-        let from_server = e.dir == Some(Direction::ServerToClient);
-        match &e.event {
-            Event::TlsAlert { name, .. } if from_server => return format!("alert {name}"),
-            Event::NotRdp { looks_like, .. } if from_server => {
-                return format!("not RDP ({looks_like})")
-            }
-            Event::TcpRefused { .. } => return "refused".to_string(),
-            Event::TcpNoAnswer { .. } => return "no answer".to_string(),
-            Event::IcmpUnreachable { .. } => return "unreachable".to_string(),
-            Event::Rst if from_server => return "reset by the server".to_string(),
-            Event::Fin if from_server => return "closed by the server".to_string(),
-            Event::Timeout { .. } => return "silent".to_string(),
-            _ => {}
-        }
-    }
-    otherwise.to_string()
-}
-
-/// How a negotiation question ended, in words.
-pub fn offer_answer(obs: &Observation, requested: Option<SecurityProtocols>) -> String {
-    for e in &obs.timeline.entries {
-        match &e.event {
-            Event::ConnectionConfirm {
-                selected_protocol: Some(p),
-                selected,
-                ..
-            } => {
-                let asked = requested.unwrap_or(SecurityProtocols::RDP);
-                let foreign = (*p & !asked.0 != 0) || (*p == 0 && asked.0 != 0);
-                return if foreign {
-                    format!("selected {selected} (not offered)")
-                } else {
-                    format!("selected {selected}")
-                };
-            }
-            Event::ConnectionConfirm {
-                selected_protocol: None,
-                ..
-            } => {
-                let disconnect = obs.timeline.entries.iter().any(|e| {
-                    matches!(
-                        e.event,
-                        Event::McsDisconnectUltimatum { .. } | Event::X224Disconnect { .. }
-                    )
-                });
-                let then = if disconnect {
-                    ", then a disconnect: TLS or NLA required"
-                } else {
-                    ""
-                };
-                return format!("confirm without negotiation (standard RDP security){then}");
-            }
-            Event::NegotiationFailure { name, .. } => return format!("refused: {name}"),
-            Event::X224Disconnect { name, .. } => return format!("X.224 disconnect ({name})"),
-            _ => {}
-        }
-    }
-    answer_words(obs, "no answer")
-}
-
 /// The label of each negotiation question, and what it offers.
 pub fn offers() -> Vec<(&'static str, Option<SecurityProtocols>)> {
-    vec![
-        ("no RDP_NEG_REQ (legacy client)", None),
-        ("PROTOCOL_RDP only", Some(SecurityProtocols::RDP)),
-        ("SSL only", Some(SecurityProtocols::SSL)),
-        ("HYBRID only", Some(SecurityProtocols::HYBRID)),
-        ("HYBRID_EX only", Some(SecurityProtocols::HYBRID_EX)),
-        ("RDSTLS only", Some(SecurityProtocols::RDSTLS)),
-        ("RDSAAD only", Some(SecurityProtocols::RDSAAD)),
-        (
-            "Windows default SSL|HYBRID|HYBRID_EX",
-            Some(WINDOWS_DEFAULT_OFFER),
-        ),
-    ]
-}
-
-/// How a cipher question ended, in words: `accepted`, or why not.
-pub fn cipher_answer(obs: &Observation, suite: CipherSuite) -> String {
-    let chosen = obs.timeline.entries.iter().find_map(|e| match e.event {
-        Event::TlsServerHello {
-            cipher_suite,
-            hello_retry_request: false,
-            ..
-        } => Some(cipher_suite),
-        _ => None,
-    });
-    match chosen {
-        Some(c) if c == suite.0 => "accepted".to_string(),
-        Some(c) => format!("server chose {}", CipherSuite(c)),
-        None => answer_words(obs, "no TLS selected"),
-    }
+    crate::diagnose::target::OFFERS.to_vec()
 }

@@ -16,7 +16,8 @@ use flows::{FinishedFlow, FlowOptions, FlowStats, FlowTable};
 use packet::LinkType;
 use pipeline::{Analysis, Reader};
 
-use crate::diagnose::{diagnose, Context};
+use crate::diagnose::Context;
+use crate::report::build::Provenance;
 use crate::report::ConnectionReport;
 
 /// How long a live capture sleeps when no packet is waiting.
@@ -106,21 +107,19 @@ pub struct ReplayStats {
     pub notes: Vec<String>,
 }
 
-/// Turns a finished flow into a report.
+/// Turns a finished flow into a report (through the one core path, [`crate::report::build`]).
 pub fn report_flow(source: &str, flow: FinishedFlow, warn_days: i64) -> ConnectionReport {
     let ctx = Context {
         server_name: Some(flow.server.ip().to_string()),
         warn_days,
     };
-    let diagnosis = diagnose(&flow.observation, &ctx);
-    ConnectionReport {
+    let from = Provenance {
         source: source.to_string(),
         client: Some(endpoint(flow.client)),
         server: Some(endpoint(flow.server)),
         label: None,
-        observation: flow.observation,
-        diagnosis,
-    }
+    };
+    crate::report::build::connection(from, flow.observation, &ctx)
 }
 
 fn endpoint(a: SocketAddr) -> String {

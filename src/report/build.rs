@@ -1,0 +1,359 @@
+//! Observations to reports: the one way both drivers take. A driver hands over what it observed — each
+//! connection's provenance and timeline, and for a probed target which question each connection asked —
+//! and gets reports back. The judging is `diagnose` (per connection) and `diagnose::target` (per target);
+//! drivers write no sentence about the protocol.
+
+use std::collections::BTreeMap;
+
+use super::target::{CipherAnswer, OfferAnswer, ServerInfo, TargetReport, VersionAnswer};
+use super::ConnectionReport;
+use crate::diagnose::target::{self as rules, Question};
+use crate::diagnose::{certificate_findings, diagnose, Context, Diagnosis};
+use crate::session::{CertEntry, Event, Observation, Timestamp};
+
+/// Where one connection's observation came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Provenance {
+    /// The capture file or `probe`.
+    pub source: String,
+    /// `address:port`, when known.
+    pub client: Option<String>,
+    pub server: Option<String>,
+    /// What the connection was for (a probe question), when there is one.
+    pub label: Option<String>,
+}
+
+/// One connection's report: its observation diagnosed.
+pub fn connection(from: Provenance, observation: Observation, ctx: &Context) -> ConnectionReport {
+    let diagnosis = diagnose(&observation, ctx);
+    ConnectionReport {
+        source: from.source,
+        client: from.client,
+        server: from.server,
+        label: from.label,
+        observation,
+        diagnosis,
+    }
+}
+
+/// What the probe learned inside the encrypted channel, which no capture of it can show.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InsideTls {
+    /// The chain the TLS handshake delivered (TLS 1.3 encrypts it on the wire).
+    pub chain: Vec<CertEntry>,
+    /// Version and cipher suite as the TLS library negotiated them.
+    pub tls: Option<(String, String)>,
+    /// What the server's NTLM CHALLENGE (inside CredSSP) says about it.
+    pub server_info: Option<ServerInfo>,
+}
+
+/// One question's connection, as the driver observed it.
+#[derive(Debug, Clone)]
+pub struct Asked {
+    pub question: Question,
+    /// The driver's own address on this connection.
+    pub client: Option<String>,
+    pub observation: Observation,
+}
+
+/// Everything a driver observed of one target.
+#[derive(Debug, Clone)]
+pub struct TargetObservations {
+    /// The target as the user wrote it.
+    pub target: String,
+    /// The server's `address:port`.
+    pub address: Option<String>,
+    /// The name for SNI and certificate checks.
+    pub name: String,
+    /// `probe`, or the capture file.
+    pub source: String,
+    pub warn_days: i64,
+    /// When certificates outside any timeline are judged (the probe's clock).
+    pub now: Timestamp,
+    /// Each question's connection, the default path first.
+    pub asked: Vec<Asked>,
+    pub inside: InsideTls,
+}
+
+/// The report of a target that could not be asked anything (resolution failed, the deadline passed).
+pub fn unasked_target(
+    target: &str,
+    address: Option<String>,
+    error: Option<String>,
+) -> TargetReport {
+    TargetReport {
+        target: target.to_string(),
+        address,
+        name: None,
+        verdict: "incomplete",
+        reached: None,
+        error,
+        protocols: Vec::new(),
+        nla: "unknown",
+        tls_versions: Vec::new(),
+        ciphers: Vec::new(),
+        tls: None,
+        certificate: Vec::new(),
+        server_info: None,
+        findings: Vec::new(),
+        connections: Vec::new(),
+    }
+}
+
+/// A probed target's report: every question's connection diagnosed, then judged together.
+pub fn target(obs: TargetObservations) -> TargetReport {
+    let ctx = Context {
+        server_name: Some(obs.name.clone()),
+        warn_days: obs.warn_days,
+    };
+    let connections: Vec<(Question, ConnectionReport)> = obs
+        .asked
+        .into_iter()
+        .map(|a| {
+            let from = Provenance {
+                source: obs.source.clone(),
+                client: a.client,
+                server: obs.address.clone(),
+                label: Some(a.question.label()),
+            };
+            (a.question, connection(from, a.observation, &ctx))
+        })
+        .collect();
+    let head = TargetHead {
+        target: obs.target,
+        address: obs.address,
+        name: obs.name,
+        warn_days: obs.warn_days,
+        now: obs.now,
+    };
+    judge(head, connections, obs.inside)
+}
+
+/// Who a target is, for [`judge`].
+struct TargetHead {
+    target: String,
+    address: Option<String>,
+    name: String,
+    warn_days: i64,
+    now: Timestamp,
+}
+
+/// Judges a target from its diagnosed connections (the default path first, if it was asked).
+fn judge(
+    head: TargetHead,
+    connections: Vec<(Question, ConnectionReport)>,
+    inside: InsideTls,
+) -> TargetReport {
+    let mut report = unasked_target(&head.target, head.address, None);
+    report.name = Some(head.name.clone());
+    let default = connections
+        .iter()
+        .find(|(q, _)| *q == Question::Default)
+        .map(|(_, c)| c);
+    let offers: Vec<(
+        Option<crate::wire::rdp_neg::SecurityProtocols>,
+        &Observation,
+    )> = connections
+        .iter()
+        .filter_map(|(q, c)| match q {
+            Question::Offer(r) => Some((*r, &c.observation)),
+            _ => None,
+        })
+        .collect();
+    for (q, c) in &connections {
+        let obs = &c.observation;
+        match q {
+            Question::Default => {}
+            Question::Offer(req) => report.protocols.push(OfferAnswer {
+                offer: q.label(),
+                requested: req.map(|r| r.0),
+                answer: rules::offer_answer(obs, *req),
+                selected: rules::selected(obs).map(|s| s.0),
+            }),
+            Question::Version(v) => report.tls_versions.push(VersionAnswer {
+                version: v.to_string(),
+                answer: rules::version_answer(obs, *v),
+            }),
+            Question::Cipher(v, suite) => report.ciphers.push(CipherAnswer {
+                suite: suite.to_string(),
+                version: v.to_string(),
+                answer: rules::cipher_answer(obs, *suite),
+            }),
+        }
+    }
+    report.nla = rules::nla(&offers);
+    report.server_info = inside.server_info;
+    if let Some(default) = default {
+        let obs = &default.observation;
+        report.reached = rules::reached(obs);
+        report.tls = rules::tls_handshake(obs).or(inside.tls);
+        report.certificate = if inside.chain.is_empty() {
+            wire_chain(obs)
+        } else {
+            inside.chain
+        };
+        let (verdict, failures) = rules::verdict(obs, &default.diagnosis, report.reached);
+        report.verdict = verdict;
+        let others: Vec<&Diagnosis> = connections
+            .iter()
+            .filter(|(q, _)| *q != Question::Default)
+            .map(|(_, c)| &c.diagnosis)
+            .collect();
+        let chain_findings =
+            certificate_findings(&report.certificate, head.now, &head.name, head.warn_days);
+        report.findings = rules::findings(failures, &default.diagnosis, &others, chain_findings);
+    }
+    // The default path first, then the questions in the order given.
+    let (first, rest): (Vec<_>, Vec<_>) = connections
+        .into_iter()
+        .partition(|(q, _)| *q == Question::Default);
+    report.connections = first.into_iter().chain(rest).map(|(_, c)| c).collect();
+    report
+}
+
+/// The chain the default path's wire carried (TLS 1.2 and earlier).
+fn wire_chain(obs: &Observation) -> Vec<CertEntry> {
+    obs.timeline
+        .entries
+        .iter()
+        .find_map(|e| match &e.event {
+            Event::TlsCertificate { chain, .. } => Some(chain.clone()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// Connections of probe runs buffered at most, across targets, before the oldest target is judged with
+/// what it has (a probe asks at most a few dozen questions per target).
+pub const MAX_PROBE_CONNECTIONS: usize = 4096;
+
+/// A replay of `probe --capture`: the connections that carry the probe's cookie grouped by server, each
+/// group judged as one target by the same rules as the live probe. The run's first connection to a server
+/// is its default path; the others are named by what they sent (an offer, a version or a cipher hello).
+#[derive(Debug, Default)]
+pub struct ProbeRuns {
+    warn_days: i64,
+    groups: BTreeMap<String, Vec<ConnectionReport>>,
+    buffered: usize,
+    /// Limits that were hit.
+    pub notes: Vec<String>,
+}
+
+impl ProbeRuns {
+    pub fn new(warn_days: i64) -> Self {
+        Self {
+            warn_days,
+            ..Self::default()
+        }
+    }
+
+    /// Takes a probe connection (and may hand back a target judged early, when the bound is hit); hands
+    /// any other connection back untouched.
+    pub fn add(
+        &mut self,
+        report: ConnectionReport,
+    ) -> Result<Option<TargetReport>, Box<ConnectionReport>> {
+        let is_probe = Question::of(&report.observation, false).is_some();
+        let Some(server) = report.server.clone().filter(|_| is_probe) else {
+            return Err(Box::new(report));
+        };
+        self.groups.entry(server).or_default().push(report);
+        self.buffered += 1;
+        if self.buffered <= MAX_PROBE_CONNECTIONS {
+            return Ok(None);
+        }
+        let oldest = self
+            .groups
+            .iter()
+            .min_by_key(|(_, g)| g.iter().map(start).min())
+            .map(|(k, _)| k.clone());
+        let Some(group) = oldest.and_then(|k| self.groups.remove(&k)) else {
+            return Ok(None);
+        };
+        if self.notes.is_empty() {
+            self.notes.push(format!(
+                "more than {MAX_PROBE_CONNECTIONS} probe connections open at once: the oldest target was \
+                 judged on the connections seen so far"
+            ));
+        }
+        self.buffered = self.buffered.saturating_sub(group.len());
+        Ok(self.group_report(group))
+    }
+
+    /// Judges every target still open, in server order.
+    pub fn finish(mut self) -> Vec<TargetReport> {
+        std::mem::take(&mut self.groups)
+            .into_values()
+            .filter_map(|g| self.group_report(g))
+            .collect()
+    }
+
+    fn group_report(&self, mut group: Vec<ConnectionReport>) -> Option<TargetReport> {
+        group.sort_by_key(start);
+        let first = group.first()?;
+        let address = first.server.clone();
+        let name = first
+            .observation
+            .timeline
+            .entries
+            .iter()
+            .find_map(|e| match &e.event {
+                Event::TlsClientHello { sni: Some(s), .. } => Some(s.clone()),
+                _ => None,
+            })
+            .or_else(|| {
+                address
+                    .as_deref()
+                    .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
+                    .map(|a| a.ip().to_string())
+            })
+            .unwrap_or_default();
+        let now = first
+            .observation
+            .timeline
+            .entries
+            .iter()
+            .find(|e| matches!(e.event, Event::TlsCertificate { .. }))
+            .or(first.observation.timeline.entries.last())
+            .map_or(Timestamp(0), |e| e.at);
+        let mut connections: Vec<(Question, ConnectionReport)> = group
+            .into_iter()
+            .enumerate()
+            .filter_map(|(n, mut c)| {
+                let q = Question::of(&c.observation, n == 0)?;
+                c.label = Some(q.label());
+                Some((q, c))
+            })
+            .collect();
+        // The probe's order: offers as it lists them, versions oldest first, ciphers as asked.
+        connections.sort_by_key(|(q, _)| match q {
+            Question::Default => (0, 0),
+            Question::Offer(r) => (
+                1,
+                rules::OFFERS
+                    .iter()
+                    .position(|(_, o)| o == r)
+                    .unwrap_or(usize::MAX),
+            ),
+            Question::Version(v) => (2, usize::from(v.0)),
+            Question::Cipher(..) => (3, 0),
+        });
+        let head = TargetHead {
+            target: address.clone().unwrap_or_default(),
+            address,
+            name,
+            warn_days: self.warn_days,
+            now,
+        };
+        Some(judge(head, connections, InsideTls::default()))
+    }
+}
+
+/// When a connection started (its first timeline entry).
+fn start(r: &ConnectionReport) -> Timestamp {
+    r.observation
+        .timeline
+        .entries
+        .first()
+        .map_or(Timestamp(i64::MAX), |e| e.at)
+}

@@ -187,8 +187,14 @@ fn judge(
         let obs = &default.observation;
         report.reached = rules::reached(obs);
         report.tls = rules::tls_handshake(obs).or(inside.tls);
+        // The chain as the default handshake delivered it; where the wire hid it (TLS 1.3) and the driver
+        // could not read it, as a TLS 1.2 hello of another question got it in the clear.
         report.certificate = if inside.chain.is_empty() {
-            wire_chain(obs)
+            std::iter::once(obs)
+                .chain(connections.iter().map(|(_, c)| &c.observation))
+                .map(wire_chain)
+                .find(|c| !c.is_empty())
+                .unwrap_or_default()
         } else {
             inside.chain
         };
@@ -211,7 +217,7 @@ fn judge(
     report
 }
 
-/// The chain the default path's wire carried (TLS 1.2 and earlier).
+/// The chain a connection's wire carried (TLS 1.2 and earlier).
 fn wire_chain(obs: &Observation) -> Vec<CertEntry> {
     obs.timeline
         .entries

@@ -244,6 +244,8 @@ async fn security_layer_rdp() {
     let x = start("rdp", "rdp", Cert::Valid, "TLSv1.2, TLSv1.3");
     let r = probe(&x).await;
     assert_eq!(r.reached, Some("standard-security"), "{r:#?}");
+    // Standard RDP security only, selected rather than refused: the verdict a refusal gets (issue 15).
+    assert_eq!(r.verdict, "neg-ssl-not-allowed", "{r:#?}");
     assert_eq!(offer(&r, "SSL only"), "selected RDP (not offered)");
     assert!(ids(&r).contains(&"weak-standard-rdp-security"));
     assert!(r.tls_versions.is_empty(), "no TLS to enumerate");

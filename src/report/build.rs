@@ -363,3 +363,96 @@ fn start(r: &ConnectionReport) -> Timestamp {
         .first()
         .map_or(Timestamp(i64::MAX), |e| e.at)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::session::{Direction, Entry, Stage, Timeline};
+
+    fn asked(cookie: &str, server: &str, at: i64, requested: Option<u32>) -> ConnectionReport {
+        let entry = |event| Entry {
+            t_us: 0,
+            at: Timestamp(at),
+            dir: Some(Direction::ClientToServer),
+            packet: None,
+            stage: Stage::X224Request,
+            event,
+        };
+        let observation = Observation {
+            timeline: Timeline {
+                entries: vec![entry(Event::ConnectionRequest {
+                    cookie: Some(cookie.to_string()),
+                    routing_token: None,
+                    requested_protocols: requested,
+                    requested: String::new(),
+                    neg_flags: None,
+                    correlation_id: None,
+                })],
+            },
+            ..Observation::default()
+        };
+        connection(
+            Provenance {
+                source: "test".to_string(),
+                client: None,
+                server: Some(server.to_string()),
+                label: None,
+            },
+            observation,
+            &Context::default(),
+        )
+    }
+
+    #[test]
+    fn probe_connections_are_grouped_by_server_and_others_handed_back() {
+        let mut runs = ProbeRuns::new(30);
+        assert!(runs
+            .add(asked("alice", "192.0.2.1:3389", 1, Some(11)))
+            .is_err());
+        for (server, at, req) in [
+            ("192.0.2.2:3389", 5, Some(1)),
+            ("192.0.2.2:3389", 1, Some(11)),
+            ("192.0.2.3:3389", 2, Some(11)),
+            ("192.0.2.2:3389", 6, None),
+        ] {
+            assert!(matches!(runs.add(asked(COOKIE, server, at, req)), Ok(None)));
+        }
+        let targets = runs.finish();
+        assert_eq!(targets.len(), 2);
+        let t = &targets[0];
+        assert_eq!(t.address.as_deref(), Some("192.0.2.2:3389"));
+        // The earliest connection is the default path; the others are its offers, in the probe's order.
+        assert_eq!(t.connections.len(), 3);
+        assert_eq!(
+            t.connections[0].label.as_deref(),
+            Some(Question::Default.label().as_str())
+        );
+        let offers: Vec<&str> = t.protocols.iter().map(|p| p.offer.as_str()).collect();
+        assert_eq!(offers, ["no RDP_NEG_REQ (legacy client)", "SSL only"]);
+    }
+
+    const COOKIE: &str = crate::diagnose::PROBE_COOKIE;
+
+    #[test]
+    fn buffered_probe_connections_are_bounded() {
+        let mut runs = ProbeRuns::new(30);
+        let mut early = Vec::new();
+        for n in 0..=MAX_PROBE_CONNECTIONS {
+            let server = format!("192.0.2.{}:3389", n % 200);
+            let at = i64::try_from(n).unwrap();
+            if let Ok(Some(t)) = runs.add(asked(COOKIE, &server, at, Some(11))) {
+                early.push(t);
+            }
+        }
+        assert_eq!(
+            early.len(),
+            1,
+            "the oldest target judged when the bound is hit"
+        );
+        assert_eq!(early[0].address.as_deref(), Some("192.0.2.0:3389"));
+        assert_eq!(runs.notes.len(), 1);
+        assert!(runs.buffered <= MAX_PROBE_CONNECTIONS);
+        assert_eq!(runs.finish().len(), 199);
+    }
+}

@@ -30,6 +30,7 @@ use crate::wire::x224::{encode_connection_request, ConnectionRequestSpec};
 
 pub use crate::diagnose::PROBE_COOKIE;
 
+use crate::diagnose::target::Question;
 pub use crate::diagnose::target::{selected, WINDOWS_DEFAULT_OFFER};
 
 /// Timeouts for one target.
@@ -210,8 +211,6 @@ pub struct DefaultPath {
     pub chain: Vec<Vec<u8>>,
     pub tls: Option<(String, String)>,
     pub ntlm: Option<ServerInfo>,
-    /// How far the probe got: "tls", "credssp", "standard-security" or nothing.
-    pub reached: Option<&'static str>,
 }
 
 /// Questions 1, 3, 5 and 6: the Windows default offer, the TLS handshake with rustls, then (for
@@ -227,10 +226,9 @@ pub async fn ask_default(addr: SocketAddr, sni: Option<&str>, t: Timing) -> Defa
         chain: Vec::new(),
         tls: None,
         ntlm: None,
-        reached: None,
     };
     let Some(mut stream) = negotiate(addr, Some(WINDOWS_DEFAULT_OFFER), t, &record).await else {
-        path.asked = done("default offer (SSL|HYBRID|HYBRID_EX)", record);
+        path.asked = done(Question::Default.label(), record);
         return path;
     };
     let chosen = selected(&lock(&record).session.observation());
@@ -250,12 +248,8 @@ pub async fn ask_default(addr: SocketAddr, sni: Option<&str>, t: Timing) -> Defa
                             |s| crate::wire::tls::CipherSuite(u16::from(s.suite())).to_string(),
                         ),
                     ));
-                    path.reached = Some("tls");
                     if sel.uses_credssp() {
                         path.ntlm = credssp_challenge(&mut tls, t).await;
-                        if path.ntlm.is_some() {
-                            path.reached = Some("credssp");
-                        }
                     }
                     let _ = tokio::time::timeout(Duration::from_millis(200), tls.shutdown()).await;
                     lock(&record).fact(crate::session::TransportFact::Fin(
@@ -265,23 +259,9 @@ pub async fn ask_default(addr: SocketAddr, sni: Option<&str>, t: Timing) -> Defa
             }
             path.chain = chain.lock().map(|c| c.clone()).unwrap_or_default();
         }
-        _ => {
-            if lock(&record)
-                .session
-                .timeline()
-                .entries
-                .iter()
-                .any(|e| matches!(e.event, Event::ConnectionConfirm { .. }))
-            {
-                path.reached = Some("standard-security");
-            }
-            close(&mut stream, &record).await;
-        }
+        _ => close(&mut stream, &record).await,
     }
-    path.asked = done(
-        "default offer (SSL|HYBRID|HYBRID_EX), followed through TLS and CredSSP",
-        record,
-    );
+    path.asked = done(Question::Default.label(), record);
     path
 }
 
@@ -391,7 +371,7 @@ pub async fn ask_tls_version(
     };
     ask_hello(
         addr,
-        format!("TLS version {version}"),
+        Question::Version(version).label(),
         version,
         suites,
         sni,
@@ -410,7 +390,7 @@ pub async fn ask_cipher(
 ) -> Asked {
     ask_hello(
         addr,
-        format!("cipher suite {suite}"),
+        Question::Cipher(version, suite).label(),
         version,
         &[suite],
         sni,

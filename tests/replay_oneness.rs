@@ -391,7 +391,7 @@ async fn probe_and_replay(name: &str, b: scripted_server::Behaviour, tls: bool, 
     let mut runs = rdpdiag::report::build::ProbeRuns::new(WARN_DAYS);
     let (_, err) = replay_source(&Source::File(path.display().to_string()), &opts, &mut |r| {
         assert!(
-            matches!(runs.add(r), Ok(None)),
+            runs.add(r).is_ok_and(|judged| judged.is_empty()),
             "{name}: every connection of the capture is the probe's"
         );
         true

@@ -55,8 +55,9 @@ pub(super) fn run(sources: &[Source], opts: ReplayOptions, args: &ReportArgs) ->
     for source in sources {
         let mut sink = |r: ConnectionReport| {
             let shown = match runs.add(r) {
-                Ok(None) => Ok(()),
-                Ok(Some(t)) => show_target(&t, &settings, &mut summary, &mut out),
+                Ok(judged) => judged
+                    .iter()
+                    .try_for_each(|t| show_target(t, &settings, &mut summary, &mut out)),
                 Err(r) => show_connection(&r, &settings, &mut summary, &mut out),
             };
             if written.is_ok() {

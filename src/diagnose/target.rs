@@ -64,9 +64,10 @@ impl Question {
     }
 
     /// What a connection of a probe run asked, read from its own wire: `None` when the connection does
-    /// not carry the probe's cookie. The default path cannot be told from the "Windows default" offer by
-    /// its bytes when the server selects no TLS: `first` says it is the run's first connection to the
-    /// server (the probe asks the default path alone, before any other question).
+    /// not carry the probe's cookie. The default path's ClientHello (from a TLS library) offers several
+    /// versions, the probe's hand-built ones one each; when the server selects no TLS the default path
+    /// cannot be told from the "Windows default" offer by its bytes: `first` says it is the run's first
+    /// connection to the server (the probe asks the default path alone, before any other question).
     pub fn of(obs: &Observation, first: bool) -> Option<Question> {
         let requested = obs.timeline.entries.iter().find_map(|e| match &e.event {
             Event::ConnectionRequest {
@@ -85,15 +86,19 @@ impl Question {
                 supported_versions,
                 cipher_suites,
                 ..
-            } if e.dir == Some(Direction::ClientToServer) => {
-                let version = supported_versions
-                    .iter()
-                    .copied()
-                    .max()
-                    .unwrap_or(*client_version);
-                Some((ProtocolVersion(version), cipher_suites.as_slice()))
-            }
+            } if e.dir == Some(Direction::ClientToServer) => Some((
+                *client_version,
+                supported_versions.as_slice(),
+                cipher_suites.as_slice(),
+            )),
             _ => None,
+        });
+        if let Some((_, [_, _, ..], _)) = hello {
+            return Some(Question::Default);
+        }
+        let hello = hello.map(|(client_version, supported, suites)| {
+            let version = supported.iter().copied().max().unwrap_or(client_version);
+            (ProtocolVersion(version), suites)
         });
         Some(match hello {
             Some((v, [suite])) => Question::Cipher(v, CipherSuite(*suite)),
@@ -570,6 +575,13 @@ mod tests {
             Question::of(&cipher, false),
             Some(Question::Cipher(ProtocolVersion::TLS1_2, CipherSuite(0xc030)))
         );
+        // The default path's TLS library offers several versions: the default path, first or not.
+        let rustls = obs(vec![
+            request(default, COOKIE),
+            confirm(Some(1)),
+            client_hello(0x0303, vec![0x0304, 0x0303], vec![0x1302, 0x1301, 0xc02f]),
+        ]);
+        assert_eq!(Question::of(&rustls, false), Some(Question::Default));
         // Someone else's connection is not a question of the probe, first or not.
         let mstsc = obs(vec![request(default, "alice"), confirm(Some(2))]);
         assert_eq!(Question::of(&mstsc, true), None);

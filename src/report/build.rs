@@ -258,7 +258,7 @@ impl ProbeRuns {
     pub fn add(
         &mut self,
         report: ConnectionReport,
-    ) -> Result<Option<TargetReport>, Box<ConnectionReport>> {
+    ) -> Result<Vec<TargetReport>, Box<ConnectionReport>> {
         let is_probe = Question::of(&report.observation, false).is_some();
         let Some(server) = report.server.clone().filter(|_| is_probe) else {
             return Err(Box::new(report));
@@ -266,7 +266,7 @@ impl ProbeRuns {
         self.groups.entry(server).or_default().push(report);
         self.buffered += 1;
         if self.buffered <= MAX_PROBE_CONNECTIONS {
-            return Ok(None);
+            return Ok(Vec::new());
         }
         let oldest = self
             .groups
@@ -274,7 +274,7 @@ impl ProbeRuns {
             .min_by_key(|(_, g)| g.iter().map(start).min())
             .map(|(k, _)| k.clone());
         let Some(group) = oldest.and_then(|k| self.groups.remove(&k)) else {
-            return Ok(None);
+            return Ok(Vec::new());
         };
         if self.notes.is_empty() {
             self.notes.push(format!(
@@ -283,20 +283,46 @@ impl ProbeRuns {
             ));
         }
         self.buffered = self.buffered.saturating_sub(group.len());
-        Ok(self.group_report(group))
+        Ok(self.group_reports(group))
     }
 
     /// Judges every target still open, in server order.
     pub fn finish(mut self) -> Vec<TargetReport> {
         std::mem::take(&mut self.groups)
             .into_values()
-            .filter_map(|g| self.group_report(g))
+            .flat_map(|g| self.group_reports(g))
             .collect()
     }
 
-    fn group_report(&self, mut group: Vec<ConnectionReport>) -> Option<TargetReport> {
+    /// One server's probe connections, split into runs (a question asked again starts a new run, as a
+    /// capture holding two runs one after the other has it), each judged as a target.
+    fn group_reports(&self, mut group: Vec<ConnectionReport>) -> Vec<TargetReport> {
         group.sort_by_key(start);
-        let first = group.first()?;
+        let mut runs: Vec<Vec<(Question, ConnectionReport)>> = Vec::new();
+        for mut c in group {
+            let in_run = runs.last().and_then(|run| {
+                let q = Question::of(&c.observation, false)?;
+                (!run.iter().any(|(seen, _)| *seen == q)).then_some(q)
+            });
+            let Some(q) = in_run.or_else(|| Question::of(&c.observation, true)) else {
+                continue;
+            };
+            c.label = Some(q.label());
+            match runs.last_mut() {
+                Some(run) if q != Question::Default => run.push((q, c)),
+                _ => runs.push(vec![(q, c)]),
+            }
+        }
+        runs.into_iter()
+            .filter_map(|run| self.run_report(run))
+            .collect()
+    }
+
+    fn run_report(
+        &self,
+        mut connections: Vec<(Question, ConnectionReport)>,
+    ) -> Option<TargetReport> {
+        let (_, first) = connections.first()?;
         let address = first.server.clone();
         let name = first
             .observation
@@ -322,15 +348,6 @@ impl ProbeRuns {
             .find(|e| matches!(e.event, Event::TlsCertificate { .. }))
             .or(first.observation.timeline.entries.last())
             .map_or(Timestamp(0), |e| e.at);
-        let mut connections: Vec<(Question, ConnectionReport)> = group
-            .into_iter()
-            .enumerate()
-            .filter_map(|(n, mut c)| {
-                let q = Question::of(&c.observation, n == 0)?;
-                c.label = Some(q.label());
-                Some((q, c))
-            })
-            .collect();
         // The probe's order: offers as it lists them, versions oldest first, ciphers as asked.
         connections.sort_by_key(|(q, _)| match q {
             Question::Default => (0, 0),
@@ -371,6 +388,17 @@ mod tests {
     use crate::session::{Direction, Entry, Stage, Timeline};
 
     fn asked(cookie: &str, server: &str, at: i64, requested: Option<u32>) -> ConnectionReport {
+        asked_hello(cookie, server, at, requested, None)
+    }
+
+    /// A probe connection; with `versions`, a ClientHello offering them follows the request.
+    fn asked_hello(
+        cookie: &str,
+        server: &str,
+        at: i64,
+        requested: Option<u32>,
+        versions: Option<Vec<u16>>,
+    ) -> ConnectionReport {
         let entry = |event| Entry {
             t_us: 0,
             at: Timestamp(at),
@@ -388,7 +416,20 @@ mod tests {
                     requested: String::new(),
                     neg_flags: None,
                     correlation_id: None,
-                })],
+                })]
+                .into_iter()
+                .chain(versions.map(|v| {
+                    entry(Event::TlsClientHello {
+                        record_version: 0x0301,
+                        client_version: 0x0303,
+                        supported_versions: v,
+                        max_version: String::new(),
+                        cipher_suites: vec![0x1301, 0x1302],
+                        sni: None,
+                        alpn: Vec::new(),
+                    })
+                }))
+                .collect(),
             },
             ..Observation::default()
         };
@@ -416,7 +457,7 @@ mod tests {
             ("192.0.2.3:3389", 2, Some(11)),
             ("192.0.2.2:3389", 6, None),
         ] {
-            assert!(matches!(runs.add(asked(COOKIE, server, at, req)), Ok(None)));
+            assert!(runs.add(asked(COOKIE, server, at, req)).unwrap().is_empty());
         }
         let targets = runs.finish();
         assert_eq!(targets.len(), 2);
@@ -435,24 +476,55 @@ mod tests {
     const COOKIE: &str = crate::diagnose::PROBE_COOKIE;
 
     #[test]
+    fn two_runs_against_one_server_are_two_targets() {
+        let mut runs = ProbeRuns::new(30);
+        let server = "192.0.2.2:3389";
+        let default = || Some(vec![0x0304, 0x0303]);
+        let hello13 = || Some(vec![0x0304]);
+        for (at, req, hello) in [
+            // Run 1: the default path, two offers and a version hello.
+            (1, Some(11), default()),
+            (2, Some(1), None),
+            (3, Some(11), None),
+            (4, Some(11), hello13()),
+            // Run 2 (quick): the default path only. Run 3: the default path and an offer.
+            (10, Some(11), default()),
+            (20, Some(11), default()),
+            (21, Some(1), None),
+        ] {
+            assert!(runs
+                .add(asked_hello(COOKIE, server, at, req, hello))
+                .unwrap()
+                .is_empty());
+        }
+        let targets = runs.finish();
+        let sizes: Vec<usize> = targets.iter().map(|t| t.connections.len()).collect();
+        assert_eq!(sizes, [4, 1, 2]);
+        assert_eq!(targets[0].tls_versions.len(), 1);
+        assert_eq!(targets[0].protocols.len(), 2);
+    }
+
+    #[test]
     fn buffered_probe_connections_are_bounded() {
         let mut runs = ProbeRuns::new(30);
         let mut early = Vec::new();
+        // A thousand servers, each asked the default offer, then PROTOCOL_RDP, SSL, HYBRID, HYBRID_EX.
+        let requests = [11, 0, 1, 2, 8];
         for n in 0..=MAX_PROBE_CONNECTIONS {
-            let server = format!("192.0.2.{}:3389", n % 200);
+            let server = format!("10.0.{}.{}:3389", n % 1000 / 250, n % 250);
             let at = i64::try_from(n).unwrap();
-            if let Ok(Some(t)) = runs.add(asked(COOKIE, &server, at, Some(11))) {
-                early.push(t);
-            }
+            let req = requests[n / 1000];
+            early.extend(runs.add(asked(COOKIE, &server, at, Some(req))).unwrap());
         }
         assert_eq!(
             early.len(),
             1,
             "the oldest target judged when the bound is hit"
         );
-        assert_eq!(early[0].address.as_deref(), Some("192.0.2.0:3389"));
+        assert_eq!(early[0].address.as_deref(), Some("10.0.0.0:3389"));
+        assert_eq!(early[0].connections.len(), 5);
         assert_eq!(runs.notes.len(), 1);
         assert!(runs.buffered <= MAX_PROBE_CONNECTIONS);
-        assert_eq!(runs.finish().len(), 199);
+        assert_eq!(runs.finish().len(), 999);
     }
 }

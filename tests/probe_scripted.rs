@@ -187,6 +187,19 @@ async fn standard_security_only_gets_one_verdict_whichever_way_the_server_says_i
             "{b:?}: {:?}",
             first.evidence
         );
+        // The text names the verdict's finding once, on the default path or judged over the target.
+        let mut text = Vec::new();
+        let style = rdpdiag::report::Style {
+            color: false,
+            timeline: false,
+        };
+        rdpdiag::report::target::write_target_text(&r, &style, &mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert_eq!(
+            text.matches("neg-ssl-not-allowed (certain)").count(),
+            1,
+            "{b:?}: {text}"
+        );
         let mut summary = rdpdiag::report::Summary::default();
         summary.add_target(r.verdict, None, &r.target);
         verdicts.push((r.verdict, summary.exit_code(), r.nla));

@@ -349,6 +349,20 @@ async fn probe_capture_replays_to_the_same_findings() {
             matches
         );
     }
+    // And target by target (`replay --as-probe`): the same rules give the same answers.
+    let mut runs = rdpdiag::report::build::ProbeRuns::new(30);
+    for r in replayed {
+        assert!(runs.add(r).is_ok_and(|judged| judged.is_empty()));
+    }
+    let targets = runs.finish();
+    assert_eq!(targets.len(), 1);
+    let (live, replayed) = (&probed.report, &targets[0]);
+    assert_eq!(live.verdict, replayed.verdict);
+    assert_eq!(live.reached, replayed.reached);
+    assert_eq!(live.nla, replayed.nla);
+    assert_eq!(live.protocols, replayed.protocols);
+    assert_eq!(live.tls_versions, replayed.tls_versions);
+    assert_eq!(live.tls, replayed.tls);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

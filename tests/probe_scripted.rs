@@ -142,11 +142,77 @@ async fn full_questions_on_a_tls_only_server() {
     );
 }
 
+/// Issue 15, equivalent servers, equal verdicts: a server that *selects* standard RDP security for the
+/// default offer (xrdp `security_layer=rdp`) and one that *refuses* the offer with SSL_NOT_ALLOWED_BY_SERVER
+/// (FreeRDP shadow `/sec:rdp`) both leave a default Windows client on standard RDP security (it retries
+/// offering PROTOCOL_RDP after failure 2): one verdict, `neg-ssl-not-allowed`, and one exit code (1).
+#[tokio::test]
+async fn standard_security_only_gets_one_verdict_whichever_way_the_server_says_it() {
+    let mut verdicts = Vec::new();
+    for b in [Behaviour::Select(0), Behaviour::Refuse(2)] {
+        let addr = server(b).await;
+        let r = probe_target(target(addr), opts(false)).await.report;
+        assert_eq!(r.verdict, "neg-ssl-not-allowed", "{b:?}: {r:#?}");
+        let first = &r.findings[0];
+        assert_eq!(first.id, r.verdict, "{b:?}");
+        assert_eq!(
+            first.severity,
+            rdpdiag::diagnose::Severity::Failure,
+            "{b:?}"
+        );
+        assert_eq!(first.confidence, rdpdiag::diagnose::Confidence::Certain);
+        // The evidence is the default path's answer: the confirm, or the failure.
+        let timeline = &r.connections[0].observation.timeline.entries;
+        assert!(
+            first
+                .evidence
+                .iter()
+                .map(|e| &timeline[e.entry].event)
+                .any(|event| matches!(
+                    (b, event),
+                    (
+                        Behaviour::Select(0),
+                        rdpdiag::session::Event::ConnectionConfirm {
+                            selected_protocol: Some(0),
+                            ..
+                        }
+                    ) | (
+                        Behaviour::Refuse(2),
+                        rdpdiag::session::Event::NegotiationFailure {
+                            failure_code: 2,
+                            ..
+                        }
+                    )
+                )),
+            "{b:?}: {:?}",
+            first.evidence
+        );
+        // The text names the verdict's finding once, on the default path or judged over the target.
+        let mut text = Vec::new();
+        let style = rdpdiag::report::Style {
+            color: false,
+            timeline: false,
+        };
+        rdpdiag::report::target::write_target_text(&r, &style, &mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert_eq!(
+            text.matches("neg-ssl-not-allowed (certain)").count(),
+            1,
+            "{b:?}: {text}"
+        );
+        let mut summary = rdpdiag::report::Summary::default();
+        summary.add_target(r.verdict, None, &r.target);
+        verdicts.push((r.verdict, summary.exit_code(), r.nla));
+    }
+    assert_eq!(verdicts[0], verdicts[1]);
+    assert_eq!(verdicts[0].1, 1, "a failure: exit code 1");
+}
+
 #[tokio::test]
 async fn a_server_selecting_standard_security() {
     let (v, _, r) = verdict(Behaviour::Select(0)).await;
-    // The default offer gets PROTOCOL_RDP back: a client requiring TLS would hang up.
-    assert_eq!(v, "healthy", "{r:?}");
+    // The default offer gets PROTOCOL_RDP back: a default client goes on without TLS or NLA.
+    assert_eq!(v, "neg-ssl-not-allowed", "{r:?}");
     assert_eq!(r.reached, Some("standard-security"));
     assert!(
         r.findings

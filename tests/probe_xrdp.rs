@@ -244,6 +244,8 @@ async fn security_layer_rdp() {
     let x = start("rdp", "rdp", Cert::Valid, "TLSv1.2, TLSv1.3");
     let r = probe(&x).await;
     assert_eq!(r.reached, Some("standard-security"), "{r:#?}");
+    // Standard RDP security only, selected rather than refused: the verdict a refusal gets (issue 15).
+    assert_eq!(r.verdict, "neg-ssl-not-allowed", "{r:#?}");
     assert_eq!(offer(&r, "SSL only"), "selected RDP (not offered)");
     assert!(ids(&r).contains(&"weak-standard-rdp-security"));
     assert!(r.tls_versions.is_empty(), "no TLS to enumerate");
@@ -347,6 +349,20 @@ async fn probe_capture_replays_to_the_same_findings() {
             matches
         );
     }
+    // And target by target (`replay --as-probe`): the same rules give the same answers.
+    let mut runs = rdpdiag::report::build::ProbeRuns::new(30);
+    for r in replayed {
+        assert!(runs.add(r).is_ok_and(|judged| judged.is_empty()));
+    }
+    let targets = runs.finish();
+    assert_eq!(targets.len(), 1);
+    let (live, replayed) = (&probed.report, &targets[0]);
+    assert_eq!(live.verdict, replayed.verdict);
+    assert_eq!(live.reached, replayed.reached);
+    assert_eq!(live.nla, replayed.nla);
+    assert_eq!(live.protocols, replayed.protocols);
+    assert_eq!(live.tls_versions, replayed.tls_versions);
+    assert_eq!(live.tls, replayed.tls);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

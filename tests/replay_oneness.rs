@@ -12,9 +12,15 @@
 //! - a trailing `CaptureEnd` the replay adds when the capture ends with the connection still open (one
 //!   FIN, or nothing after the last bytes): the capture saw no close, and that is all it can say;
 //! - the time of `TcpNoAnswer`: the replay dates it at the last SYN it saw, the script when it gave up.
+//!
+//! And for whole targets: a probe of a scripted server and the replay of its `--capture`, grouped into
+//! targets by `report::build::ProbeRuns`, give the same target-level answers (verdict, how far the
+//! default path got, NLA, the answer to each offer, version and cipher hello, the findings).
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
 mod common;
+#[path = "common/scripted_server.rs"]
+mod scripted_server;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -304,4 +310,179 @@ fn a_missing_segment_is_a_capture_gap() {
             );
         }
     }
+}
+
+/// What a target report says that a capture of the probe can say too: everything but what the probe
+/// read inside TLS (the NTLM CHALLENGE, a TLS 1.3 chain) and the findings drawn from that chain.
+fn target_answers(r: &rdpdiag::report::target::TargetReport, chain_seen: bool) -> String {
+    let mut ciphers: Vec<_> = r
+        .ciphers
+        .iter()
+        .map(|c| format!("{} {}: {}", c.version, c.suite, c.answer))
+        .collect();
+    ciphers.sort();
+    let findings: Vec<String> = r
+        .findings
+        .iter()
+        .filter(|f| chain_seen || !f.id.as_str().starts_with("cert-"))
+        .map(|f| format!("{} {:?} {:?}", f.id, f.confidence, f.severity))
+        .collect();
+    let chain = if chain_seen {
+        format!("{:?}", r.certificate)
+    } else {
+        String::new()
+    };
+    let mut labels: Vec<_> = r.connections.iter().map(|c| c.label.clone()).collect();
+    labels.sort();
+    format!(
+        "verdict {}\nreached {:?}\nnla {}\nprotocols {:#?}\nversions {:#?}\nciphers {ciphers:#?}\ntls {:?}\n\
+         findings {findings:#?}\nconnections {labels:#?}\nchain {chain}",
+        r.verdict, r.reached, r.nla, r.protocols, r.tls_versions, r.tls
+    )
+}
+
+/// Probes a scripted server and writes the probe's `--capture`: the live report, the server, the file.
+async fn probe_with_capture(
+    name: &str,
+    b: scripted_server::Behaviour,
+    tls: bool,
+    ciphers: bool,
+) -> (rdpdiag::probe::Probed, SocketAddr, PathBuf) {
+    use rdpdiag::probe::target::{Host, Target};
+    use rdpdiag::probe::{probe_target, ProbeOptions};
+    let acceptor = tls.then(|| {
+        let dir =
+            std::env::temp_dir().join(format!("rdpdiag-oneness-tls-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (chain, key) = scripted_server::openssl_self_signed(&dir).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        scripted_server::acceptor(chain, key).unwrap()
+    });
+    let addr = scripted_server::server(b, acceptor).await;
+    let t = Target {
+        given: addr.to_string(),
+        host: Host::Ip(addr.ip()),
+        port: addr.port(),
+    };
+    let opts = ProbeOptions {
+        connect_timeout: std::time::Duration::from_secs(1),
+        step_timeout: std::time::Duration::from_millis(1500),
+        deadline: std::time::Duration::from_secs(30),
+        ciphers,
+        warn_days: WARN_DAYS,
+        ..ProbeOptions::default()
+    };
+    let live = probe_target(t, std::sync::Arc::new(opts)).await;
+    let path = temp(name);
+    let mut cap = rdpdiag::probe::capture_file::open_probe_capture(path.to_str().unwrap()).unwrap();
+    cap.write_probe(addr, &live.captures).unwrap();
+    cap.finish().unwrap();
+    (live, addr, path)
+}
+
+/// Probes a scripted server, writes the probe's `--capture`, replays it, and judges the replayed
+/// connections as one target: both target reports must give the same answers.
+async fn probe_and_replay(name: &str, b: scripted_server::Behaviour, tls: bool, ciphers: bool) {
+    let (live, addr, path) = probe_with_capture(name, b, tls, ciphers).await;
+    let opts = ReplayOptions {
+        warn_days: WARN_DAYS,
+        ..ReplayOptions::default()
+    };
+    let mut runs = rdpdiag::report::build::ProbeRuns::new(WARN_DAYS);
+    let (_, err) = replay_source(&Source::File(path.display().to_string()), &opts, &mut |r| {
+        assert!(
+            runs.add(r).is_ok_and(|judged| judged.is_empty()),
+            "{name}: every connection of the capture is the probe's"
+        );
+        true
+    });
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(err, None, "{name}");
+    let replayed = runs.finish();
+    assert_eq!(replayed.len(), 1, "{name}: one target");
+    let replayed = &replayed[0];
+    assert_eq!(replayed.address.as_deref(), Some(addr.to_string().as_str()));
+    assert_eq!(
+        replayed.connections.len(),
+        live.report.connections.len(),
+        "{name}"
+    );
+    let chain_seen = !replayed.certificate.is_empty();
+    assert_eq!(
+        target_answers(&live.report, chain_seen),
+        target_answers(replayed, chain_seen),
+        "{name}: the live probe (left) and the replay of its capture (right) differ"
+    );
+}
+
+/// Invariant 2 for targets: the probe's target-level judgements are rules over observations, so the
+/// replay of `probe --capture` names the same facts, for every kind of server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_probe_and_the_replay_of_its_capture_judge_the_target_alike() {
+    use scripted_server::Behaviour;
+    for (name, b, tls, ciphers) in [
+        (
+            "standard-security-selected",
+            Behaviour::Select(0),
+            false,
+            false,
+        ),
+        ("ssl-not-allowed", Behaviour::Refuse(2), false, false),
+        ("hybrid-required", Behaviour::Refuse(5), false, false),
+        ("reset", Behaviour::ResetAfterRequest, false, false),
+        ("tls-hang-up", Behaviour::TlsThenHangUp, false, false),
+        ("tls", Behaviour::SslHandshake, true, true),
+        ("nla", Behaviour::NlaChallenge, true, false),
+    ] {
+        probe_and_replay(name, b, tls, ciphers).await;
+    }
+}
+
+/// `rdpdiag replay --as-probe` prints the probe's target report for its capture, with the probe's exit code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_as_probe_prints_the_target_the_probe_printed() {
+    let (live, addr, path) =
+        probe_with_capture("cli", scripted_server::Behaviour::Select(0), false, false).await;
+    let run = |json: bool| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_rdpdiag"));
+        cmd.args(["replay", "--as-probe", "--color", "never"]);
+        if json {
+            cmd.arg("--json");
+        }
+        cmd.arg(&path).output().unwrap()
+    };
+    let text = run(false);
+    let out = run(true);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(text.status.code(), Some(1));
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains(&format!(
+            "target {addr} ({addr}): verdict neg-ssl-not-allowed"
+        )),
+        "{text}"
+    );
+    assert_eq!(out.status.code(), Some(1), "a failure verdict: exit 1");
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let targets: Vec<&serde_json::Value> = lines.iter().filter(|v| v["kind"] == "target").collect();
+    assert_eq!(targets.len(), 1, "{lines:#?}");
+    let t = targets[0];
+    assert_eq!(t["verdict"], live.report.verdict.as_str());
+    assert_eq!(t["verdict"], "neg-ssl-not-allowed");
+    assert_eq!(t["address"], addr.to_string());
+    assert_eq!(t["nla"], live.report.nla);
+    assert_eq!(
+        t["connections"].as_array().unwrap().len(),
+        live.report.connections.len()
+    );
+    assert_eq!(
+        serde_json::to_value(&live.report.protocols).unwrap(),
+        t["protocols"]
+    );
+    let last = lines.last().unwrap();
+    assert_eq!(last["kind"], "summary", "{last}");
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 mod probe;
 mod serve;
+mod replay_probe;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -45,6 +46,10 @@ enum Command {
         /// Capture files; `-` for standard input (`tcpdump -w - | rdpdiag replay -`).
         #[arg(required = true)]
         files: Vec<String>,
+        /// A capture written by `probe --capture`: judge each probed server as the probe did (one target
+        /// report per server, from the connections carrying the probe's cookie).
+        #[arg(long)]
+        as_probe: bool,
         #[command(flatten)]
         capture: CaptureArgs,
         #[command(flatten)]
@@ -246,10 +251,15 @@ pub fn run() -> ExitCode {
         }
         Command::Replay {
             files,
+            as_probe,
             capture,
             report,
         } => {
             let sources: Vec<Source> = files.into_iter().map(Source::File).collect();
+            if as_probe {
+                let opts = replay_options(&capture, &report, None, None);
+                return replay_probe::run(&sources, opts, &report);
+            }
             run_replay(
                 &sources,
                 replay_options(&capture, &report, None, None),

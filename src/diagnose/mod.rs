@@ -10,6 +10,7 @@ pub mod facts;
 mod render;
 pub mod rules;
 pub mod standard_security;
+pub mod target;
 
 pub use causes::{Cause, CauseId, CauseStage, UnknownCause};
 pub use render::render_catalogue;
@@ -160,6 +161,18 @@ impl std::str::FromStr for Verdict {
             t if t.eq_ignore_ascii_case("incomplete") => Ok(Verdict::Incomplete),
             t => t.parse().map(Verdict::Cause),
         }
+    }
+}
+
+impl PartialEq<CauseId> for Verdict {
+    fn eq(&self, other: &CauseId) -> bool {
+        *self == Verdict::Cause(*other)
+    }
+}
+
+impl PartialEq<Verdict> for CauseId {
+    fn eq(&self, other: &Verdict) -> bool {
+        Verdict::Cause(*self) == *other
     }
 }
 

@@ -13,12 +13,10 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use crate::diagnose::{
-    certificate_findings, diagnose, CauseId, Context, Finding, Severity, Verdict,
-};
-use crate::report::target::{CipherAnswer, OfferAnswer, TargetReport, VersionAnswer};
-use crate::report::ConnectionReport;
-use crate::session::{CertEntry, Observation};
+use crate::diagnose::target::Question as Asking;
+use crate::report::build::{self, InsideTls, TargetObservations};
+use crate::report::target::TargetReport;
+use crate::session::CertEntry;
 use crate::wire::rdp_neg::SecurityProtocols;
 use crate::wire::tls::ProtocolVersion;
 use questions::{Asked, Timing};
@@ -99,47 +97,12 @@ fn parse_open_files_limit(limits: &str) -> Option<u64> {
     }
 }
 
-/// A finished question, as a connection report and its raw record (for `--capture`).
-struct Answered {
-    pub report: ConnectionReport,
-    pub capture: Capture,
-}
-
 /// What a target gave, with the raw material of its connections.
 pub struct Probed {
     pub report: TargetReport,
     /// Each question's bytes and facts, the default path first (for `--capture`).
     pub captures: Vec<Capture>,
     pub address: Option<SocketAddr>,
-}
-
-fn ctx(name: &str, warn_days: i64) -> Context {
-    Context {
-        server_name: Some(name.to_string()),
-        warn_days,
-    }
-}
-
-fn answered(addr: SocketAddr, asked: Asked, name: &str, warn_days: i64) -> Answered {
-    let diagnosis = diagnose(&asked.observation, &ctx(name, warn_days));
-    let capture = Capture {
-        label: asked.label.clone(),
-        local: asked.record.local,
-        segments: asked.record.segments,
-        facts: asked.record.facts,
-    };
-    Answered {
-        report: ConnectionReport {
-            tunnel: None,
-            source: "probe".to_string(),
-            client: asked.record.local.map(|a| a.to_string()),
-            server: Some(addr.to_string()),
-            label: Some(asked.label),
-            observation: asked.observation,
-            diagnosis,
-        },
-        capture,
-    }
 }
 
 /// Resolves a target to one address (the first the resolver gives).
@@ -163,7 +126,7 @@ pub async fn probe_target(t: Target, opts: Arc<ProbeOptions>) -> Probed {
         Err(e) => {
             let e = format!("{}: {e}", t.given);
             Probed {
-                report: empty_report(&t, None, Some(e)),
+                report: build::unasked_target(&t.given, None, Some(e)),
                 captures: Vec::new(),
                 address: None,
             }
@@ -188,10 +151,10 @@ pub async fn probe_address(t: Target, addr: SocketAddr, opts: Arc<ProbeOptions>)
     };
     match tokio::time::timeout(opts.deadline, ask_all(addr, sni, timing, &opts)).await {
         Ok(p) => {
-            let (report, answers) = build_report(&t, addr, &name, p);
+            let (observed, captures) = observations(&t, addr, &name, p);
             Probed {
-                report,
-                captures: answers,
+                report: build::target(observed),
+                captures,
                 address: Some(addr),
             }
         }
@@ -201,7 +164,7 @@ pub async fn probe_address(t: Target, addr: SocketAddr, opts: Arc<ProbeOptions>)
                 opts.deadline.as_secs()
             );
             Probed {
-                report: empty_report(&t, Some(addr), Some(e)),
+                report: build::unasked_target(&t.given, Some(addr.to_string()), Some(e)),
                 captures: Vec::new(),
                 address: Some(addr),
             }
@@ -329,30 +292,6 @@ enum Question {
     Cipher(ProtocolVersion, crate::wire::tls::CipherSuite, Asked),
 }
 
-fn empty_report(t: &Target, addr: Option<SocketAddr>, error: Option<String>) -> TargetReport {
-    TargetReport {
-        target: t.given.clone(),
-        address: addr.map(|a| a.to_string()),
-        name: None,
-        verdict: Verdict::Incomplete,
-        reached: None,
-        error,
-        protocols: Vec::new(),
-        nla: "unknown",
-        tls_versions: Vec::new(),
-        ciphers: Vec::new(),
-        tls: None,
-        certificate: Vec::new(),
-        server_info: None,
-        findings: Vec::new(),
-        connections: Vec::new(),
-    }
-}
-
-fn selected_of(obs: &Observation) -> Option<SecurityProtocols> {
-    questions::selected(obs)
-}
-
 /// The raw material of one question's connection, for `--capture`.
 pub struct Capture {
     pub label: String,
@@ -366,144 +305,61 @@ pub struct Capture {
     pub facts: Vec<(crate::session::Timestamp, crate::session::TransportFact)>,
 }
 
-fn build_report(
+/// What the target's questions observed, handed to the core ([`build::target`]) to judge, and each
+/// question's raw record for `--capture`.
+fn observations(
     t: &Target,
     addr: SocketAddr,
     name: &str,
     all: AllAnswers,
-) -> (TargetReport, Vec<Capture>) {
-    let warn = all.warn_days;
-    let mut report = empty_report(t, Some(addr), None);
-    report.name = Some(name.to_string());
-    report.reached = all.default.reached;
-    report.tls = all.default.tls.clone();
-    report.server_info = all.default.ntlm.clone();
-    report.certificate = all
-        .default
-        .chain
-        .iter()
-        .map(|der| crate::session::cert_entry(der))
-        .collect();
-    for (label, req, asked) in &all.offers {
-        report.protocols.push(OfferAnswer {
-            offer: label.clone(),
-            requested: req.map(|r| r.0),
-            answer: questions::offer_answer(&asked.observation, *req),
-            selected: selected_of(&asked.observation).map(|s| s.0),
-        });
-    }
-    for (v, asked) in &all.versions {
-        report.tls_versions.push(VersionAnswer {
-            version: v.to_string(),
-            answer: questions::version_answer(&asked.observation, *v),
-        });
-    }
-    for (v, suite, asked) in &all.ciphers {
-        report.ciphers.push(CipherAnswer {
-            suite: suite.to_string(),
-            version: v.to_string(),
-            answer: questions::cipher_answer(&asked.observation, *suite),
-        });
-    }
-    report.nla = nla_word(&all.offers);
-    let default = answered(addr, all.default.asked, name, warn);
-    // The verdict: what a default client hits, as far as the probe can follow it without credentials.
-    let first_failure = default
-        .report
-        .diagnosis
-        .findings
-        .iter()
-        .find(|f| f.severity == Severity::Failure)
-        .map(|f| f.id);
-    report.verdict = match (
-        first_failure,
-        report.reached,
-        default.report.diagnosis.verdict_id(),
-    ) {
-        (Some(id), _, _) => Verdict::Cause(id),
-        (None, Some(_), _) => Verdict::Healthy,
-        (None, None, v) => v,
+) -> (TargetObservations, Vec<Capture>) {
+    let inside = InsideTls {
+        chain: chain_entries(&all.default.chain),
+        tls: all.default.tls,
+        server_info: all.default.ntlm,
     };
-    let mut findings: Vec<Finding> = default
-        .report
-        .diagnosis
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Failure)
-        .cloned()
-        .collect();
-    let Answered {
-        report: default_report,
-        capture: default_capture,
-    } = default;
-    let mut connections = vec![default_report];
-    let others: Vec<Answered> = all
-        .offers
-        .into_iter()
-        .map(|(_, _, a)| a)
-        .chain(all.versions.into_iter().map(|(_, a)| a))
-        .chain(all.ciphers.into_iter().map(|(_, _, a)| a))
-        .map(|a| answered(addr, a, name, warn))
-        .collect();
-    // Advisories from every question, once each; then what the rustls chain shows (TLS 1.3 included).
-    let chain_findings =
-        certificate_findings(&report.certificate, crate::probe::conn::now(), name, warn);
-    // Per-question timing reflects our own parallel questions, and an offer's mismatch is its answer
-    // (shown in the protocol table): those two come from the default path only.
-    let from_others = others
-        .iter()
-        .flat_map(|a| a.report.diagnosis.findings.iter())
-        .filter(|f| !matches!(f.id, CauseId::PathDegraded | CauseId::SecurityLayerMismatch));
-    let from_default = connections.iter().flat_map(|c| c.diagnosis.findings.iter());
-    for f in from_default
-        .chain(from_others)
-        .filter(|f| f.severity == Severity::Advisory)
-        .chain(chain_findings.iter())
-    {
-        if !findings.iter().any(|g| g.id == f.id) {
-            findings.push(f.clone());
-        }
+    let questions = std::iter::once((Asking::Default, all.default.asked))
+        .chain(
+            all.offers
+                .into_iter()
+                .map(|(_, req, a)| (Asking::Offer(req), a)),
+        )
+        .chain(
+            all.versions
+                .into_iter()
+                .map(|(v, a)| (Asking::Version(v), a)),
+        )
+        .chain(
+            all.ciphers
+                .into_iter()
+                .map(|(v, suite, a)| (Asking::Cipher(v, suite), a)),
+        );
+    let mut asked = Vec::new();
+    let mut captures = Vec::new();
+    for (question, a) in questions {
+        captures.push(Capture {
+            label: a.label,
+            local: a.record.local,
+            segments: a.record.segments,
+            facts: a.record.facts,
+        });
+        asked.push(build::Asked {
+            question,
+            client: a.record.local.map(|l| l.to_string()),
+            observation: a.observation,
+        });
     }
-    report.findings = findings;
-    let mut captures = vec![default_capture];
-    for a in others {
-        captures.push(a.capture);
-        connections.push(a.report);
-    }
-    report.connections = connections;
-    (report, captures)
-}
-
-fn nla_word(offers: &[(String, Option<SecurityProtocols>, Asked)]) -> &'static str {
-    let answer = |want: SecurityProtocols| {
-        offers
-            .iter()
-            .find(|(_, r, _)| *r == Some(want))
-            .map(|(_, _, a)| (selected_of(&a.observation), a))
+    let observed = TargetObservations {
+        target: t.given.clone(),
+        address: Some(addr.to_string()),
+        name: name.to_string(),
+        source: "probe".to_string(),
+        warn_days: all.warn_days,
+        now: conn::now(),
+        asked,
+        inside,
     };
-    let ssl = answer(SecurityProtocols::SSL);
-    let hybrid = answer(SecurityProtocols::HYBRID);
-    let hybrid_sel = hybrid
-        .as_ref()
-        .and_then(|(s, _)| *s)
-        .is_some_and(|s| s.uses_credssp());
-    let ssl_refused = ssl.as_ref().is_some_and(|(_, a)| {
-        a.observation.timeline.entries.iter().any(|e| {
-            matches!(
-                e.event,
-                crate::session::Event::NegotiationFailure {
-                    failure_code: 5 | 6,
-                    ..
-                }
-            )
-        })
-    });
-    match (hybrid_sel, ssl_refused, offers.is_empty()) {
-        (_, _, true) => "unknown",
-        (true, true, _) => "required",
-        (true, false, _) => "supported",
-        (false, _, _) => "not supported",
-    }
+    (observed, captures)
 }
 
 /// How a run paces itself, and what it skips once names are resolved.

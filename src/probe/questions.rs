@@ -30,8 +30,8 @@ use crate::wire::x224::{encode_connection_request, ConnectionRequestSpec};
 
 pub use crate::diagnose::PROBE_COOKIE;
 
-/// The offer of a default Windows client (mstsc): SSL | HYBRID | HYBRID_EX.
-pub const WINDOWS_DEFAULT_OFFER: SecurityProtocols = SecurityProtocols(0x0b);
+use crate::diagnose::target::Question;
+pub use crate::diagnose::target::{selected, WINDOWS_DEFAULT_OFFER};
 
 /// Timeouts for one target.
 #[derive(Debug, Clone, Copy)]
@@ -73,17 +73,6 @@ fn connection_request(requested: Option<SecurityProtocols>) -> Vec<u8> {
         ..Default::default()
     };
     encode_connection_request(&spec).unwrap_or_default()
-}
-
-/// What the server selected, from the timeline.
-pub fn selected(obs: &Observation) -> Option<SecurityProtocols> {
-    obs.timeline.entries.iter().find_map(|e| match e.event {
-        Event::ConnectionConfirm {
-            selected_protocol: Some(p),
-            ..
-        } => Some(SecurityProtocols(p)),
-        _ => None,
-    })
 }
 
 /// Connects and sends a Connection Request with `requested`; returns the stream when TCP came up.
@@ -222,8 +211,6 @@ pub struct DefaultPath {
     pub chain: Vec<Vec<u8>>,
     pub tls: Option<(String, String)>,
     pub ntlm: Option<ServerInfo>,
-    /// How far the probe got: "tls", "credssp", "standard-security" or nothing.
-    pub reached: Option<&'static str>,
 }
 
 /// Questions 1, 3, 5 and 6: the Windows default offer, the TLS handshake with rustls, then (for
@@ -239,10 +226,9 @@ pub async fn ask_default(addr: SocketAddr, sni: Option<&str>, t: Timing) -> Defa
         chain: Vec::new(),
         tls: None,
         ntlm: None,
-        reached: None,
     };
     let Some(mut stream) = negotiate(addr, Some(WINDOWS_DEFAULT_OFFER), t, &record).await else {
-        path.asked = done("default offer (SSL|HYBRID|HYBRID_EX)", record);
+        path.asked = done(Question::Default.label(), record);
         return path;
     };
     let chosen = selected(&lock(&record).session.observation());
@@ -262,12 +248,8 @@ pub async fn ask_default(addr: SocketAddr, sni: Option<&str>, t: Timing) -> Defa
                             |s| crate::wire::tls::CipherSuite(u16::from(s.suite())).to_string(),
                         ),
                     ));
-                    path.reached = Some("tls");
                     if sel.uses_credssp() {
                         path.ntlm = credssp_challenge(&mut tls, t).await;
-                        if path.ntlm.is_some() {
-                            path.reached = Some("credssp");
-                        }
                     }
                     let _ = tokio::time::timeout(Duration::from_millis(200), tls.shutdown()).await;
                     lock(&record).fact(crate::session::TransportFact::Fin(
@@ -277,23 +259,9 @@ pub async fn ask_default(addr: SocketAddr, sni: Option<&str>, t: Timing) -> Defa
             }
             path.chain = chain.lock().map(|c| c.clone()).unwrap_or_default();
         }
-        _ => {
-            if lock(&record)
-                .session
-                .timeline()
-                .entries
-                .iter()
-                .any(|e| matches!(e.event, Event::ConnectionConfirm { .. }))
-            {
-                path.reached = Some("standard-security");
-            }
-            close(&mut stream, &record).await;
-        }
+        _ => close(&mut stream, &record).await,
     }
-    path.asked = done(
-        "default offer (SSL|HYBRID|HYBRID_EX), followed through TLS and CredSSP",
-        record,
-    );
+    path.asked = done(Question::Default.label(), record);
     path
 }
 
@@ -403,7 +371,7 @@ pub async fn ask_tls_version(
     };
     ask_hello(
         addr,
-        format!("TLS version {version}"),
+        Question::Version(version).label(),
         version,
         suites,
         sni,
@@ -422,7 +390,7 @@ pub async fn ask_cipher(
 ) -> Asked {
     ask_hello(
         addr,
-        format!("cipher suite {suite}"),
+        Question::Cipher(version, suite).label(),
         version,
         &[suite],
         sni,
@@ -501,119 +469,7 @@ fn random32() -> [u8; 32] {
     r
 }
 
-/// How a version question ended, in words.
-pub fn version_answer(obs: &Observation, version: ProtocolVersion) -> String {
-    let tl = &obs.timeline.entries;
-    if let Some(v) = tl.iter().find_map(|e| match e.event {
-        Event::TlsServerHello {
-            version,
-            hello_retry_request: false,
-            ..
-        } => Some(version),
-        _ => None,
-    }) {
-        return if v == version.0 {
-            "accepted".to_string()
-        } else {
-            format!("server chose {}", ProtocolVersion(v))
-        };
-    }
-    answer_words(obs, "no TLS selected")
-}
-
-/// A question's end, in words, when no better answer was seen.
-pub fn answer_words(obs: &Observation, otherwise: &str) -> String {
-    for e in &obs.timeline.entries {
-        let from_server = e.dir == Some(Direction::ServerToClient);
-        match &e.event {
-            Event::TlsAlert { name, .. } if from_server => return format!("alert {name}"),
-            Event::NotRdp { looks_like, .. } if from_server => {
-                return format!("not RDP ({looks_like})")
-            }
-            Event::TcpRefused { .. } => return "refused".to_string(),
-            Event::TcpNoAnswer { .. } => return "no answer".to_string(),
-            Event::IcmpUnreachable { .. } => return "unreachable".to_string(),
-            Event::Rst if from_server => return "reset by the server".to_string(),
-            Event::Fin if from_server => return "closed by the server".to_string(),
-            Event::Timeout { .. } => return "silent".to_string(),
-            _ => {}
-        }
-    }
-    otherwise.to_string()
-}
-
-/// How a negotiation question ended, in words.
-pub fn offer_answer(obs: &Observation, requested: Option<SecurityProtocols>) -> String {
-    for e in &obs.timeline.entries {
-        match &e.event {
-            Event::ConnectionConfirm {
-                selected_protocol: Some(p),
-                selected,
-                ..
-            } => {
-                let asked = requested.unwrap_or(SecurityProtocols::RDP);
-                let foreign = (*p & !asked.0 != 0) || (*p == 0 && asked.0 != 0);
-                return if foreign {
-                    format!("selected {selected} (not offered)")
-                } else {
-                    format!("selected {selected}")
-                };
-            }
-            Event::ConnectionConfirm {
-                selected_protocol: None,
-                ..
-            } => {
-                let disconnect = obs.timeline.entries.iter().any(|e| {
-                    matches!(
-                        e.event,
-                        Event::McsDisconnectUltimatum { .. } | Event::X224Disconnect { .. }
-                    )
-                });
-                let then = if disconnect {
-                    ", then a disconnect: TLS or NLA required"
-                } else {
-                    ""
-                };
-                return format!("confirm without negotiation (standard RDP security){then}");
-            }
-            Event::NegotiationFailure { name, .. } => return format!("refused: {name}"),
-            Event::X224Disconnect { name, .. } => return format!("X.224 disconnect ({name})"),
-            _ => {}
-        }
-    }
-    answer_words(obs, "no answer")
-}
-
 /// The label of each negotiation question, and what it offers.
 pub fn offers() -> Vec<(&'static str, Option<SecurityProtocols>)> {
-    vec![
-        ("no RDP_NEG_REQ (legacy client)", None),
-        ("PROTOCOL_RDP only", Some(SecurityProtocols::RDP)),
-        ("SSL only", Some(SecurityProtocols::SSL)),
-        ("HYBRID only", Some(SecurityProtocols::HYBRID)),
-        ("HYBRID_EX only", Some(SecurityProtocols::HYBRID_EX)),
-        ("RDSTLS only", Some(SecurityProtocols::RDSTLS)),
-        ("RDSAAD only", Some(SecurityProtocols::RDSAAD)),
-        (
-            "Windows default SSL|HYBRID|HYBRID_EX",
-            Some(WINDOWS_DEFAULT_OFFER),
-        ),
-    ]
-}
-
-/// How a cipher question ended, in words: `accepted`, or why not.
-pub fn cipher_answer(obs: &Observation, suite: CipherSuite) -> String {
-    let chosen = obs.timeline.entries.iter().find_map(|e| match e.event {
-        Event::TlsServerHello {
-            cipher_suite,
-            hello_retry_request: false,
-            ..
-        } => Some(cipher_suite),
-        _ => None,
-    });
-    match chosen {
-        Some(c) if c == suite.0 => "accepted".to_string(),
-        Some(c) => format!("server chose {}", CipherSuite(c)),
-        None => answer_words(obs, "no TLS selected"),
-    }
+    crate::diagnose::target::OFFERS.to_vec()
 }

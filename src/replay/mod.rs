@@ -17,7 +17,8 @@ use flows::{FinishedFlow, FlowOptions, FlowStats, FlowTable};
 use packet::LinkType;
 use pipeline::{Analysis, Reader};
 
-use crate::diagnose::{diagnose, Context};
+use crate::diagnose::Context;
+use crate::report::build::Provenance;
 use crate::report::ConnectionReport;
 
 /// How long a live capture sleeps when no packet is waiting.
@@ -172,14 +173,13 @@ impl ReplayStats {
     }
 }
 
-/// Turns a finished flow into a report.
+/// Turns a finished flow into a report (through the one core path, [`crate::report::build`]).
 pub fn report_flow(source: &str, flow: FinishedFlow, warn_days: i64) -> ConnectionReport {
     let ctx = Context {
         server_name: Some(flow.server.ip().to_string()),
         warn_days,
     };
-    let diagnosis = diagnose(&flow.observation, &ctx);
-    ConnectionReport {
+    let from = Provenance {
         source: source.to_string(),
         client: Some(endpoint(flow.client)),
         server: Some(endpoint(flow.server)),
@@ -188,9 +188,8 @@ pub fn report_flow(source: &str, flow: FinishedFlow, warn_days: i64) -> Connecti
             format!("port {port} not known as RDP; `--port {port}` to treat it as RDP")
         }),
         tunnel: flow.tunnel,
-        observation: flow.observation,
-        diagnosis,
-    }
+    };
+    crate::report::build::connection(from, flow.observation, &ctx)
 }
 
 fn endpoint(a: SocketAddr) -> String {

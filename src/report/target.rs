@@ -202,6 +202,23 @@ pub fn write_target_text(t: &TargetReport, style: &Style, out: &mut dyn Write) -
     if let Some(default) = t.connections.first() {
         write_connection_text(default, style, out)?;
     }
+    // Failures judged over the target's connections together, which no single connection's list holds.
+    let on_path = |f: &Finding| {
+        t.connections
+            .first()
+            .is_some_and(|c| c.diagnosis.findings.iter().any(|g| g.id == f.id))
+    };
+    let judged: Vec<&Finding> = t
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Failure && !on_path(f))
+        .collect();
+    if !judged.is_empty() {
+        writeln!(out, "  for a default Windows client:")?;
+        for (n, f) in judged.into_iter().enumerate() {
+            super::text::write_finding(n + 1, f, style, out)?;
+        }
+    }
     let extra: Vec<&Finding> = t
         .findings
         .iter()

@@ -245,7 +245,12 @@ fn confidence_word(c: Confidence) -> &'static str {
     }
 }
 
-fn write_finding(n: usize, f: &Finding, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+pub(super) fn write_finding(
+    n: usize,
+    f: &Finding,
+    style: &Style,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let head = format!(
         "{n}. {} ({}{}): {}",
         f.id,

@@ -1,0 +1,102 @@
+//! `rdpdiag replay --as-probe`: a capture written by `probe --capture`, judged as the probe judged it —
+//! the connections carrying the probe's cookie grouped by server into targets, each target judged by the
+//! same rules ([`rdpdiag::report::build::ProbeRuns`]). Other connections are reported one by one as usual.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use rdpdiag::replay::{replay_source, ReplayOptions, Source};
+use rdpdiag::report::build::ProbeRuns;
+use rdpdiag::report::target::{write_target_json, write_target_text, TargetReport};
+use rdpdiag::report::{
+    write_connection_json, write_connection_text, write_summary_json, write_summary_text,
+    ConnectionReport, Summary,
+};
+
+use super::probe::ReportSettings;
+use super::ReportArgs;
+
+fn show_target(
+    t: &TargetReport,
+    s: &ReportSettings,
+    summary: &mut Summary,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    summary.add_target(t.verdict, s.expect.as_ref(), &t.target);
+    match (s.json, s.quiet) {
+        (_, true) => Ok(()),
+        (true, false) => write_target_json(t, out),
+        (false, false) => write_target_text(t, &s.style, out),
+    }
+}
+
+fn show_connection(
+    r: &ConnectionReport,
+    s: &ReportSettings,
+    summary: &mut Summary,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    summary.add(r, s.expect.as_ref());
+    match (s.json, s.quiet) {
+        (_, true) => Ok(()),
+        (true, false) => write_connection_json(r, out),
+        (false, false) => write_connection_text(r, &s.style, out),
+    }
+}
+
+pub(super) fn run(sources: &[Source], opts: ReplayOptions, args: &ReportArgs) -> ExitCode {
+    let settings = super::report_settings(args);
+    let mut summary = Summary::default();
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let mut runs = ProbeRuns::new(opts.warn_days);
+    let mut written: io::Result<()> = Ok(());
+    let mut failed = false;
+    for source in sources {
+        let mut sink = |r: ConnectionReport| {
+            let shown = match runs.add(r) {
+                Ok(judged) => judged
+                    .iter()
+                    .try_for_each(|t| show_target(t, &settings, &mut summary, &mut out)),
+                Err(r) => show_connection(&r, &settings, &mut summary, &mut out),
+            };
+            if written.is_ok() {
+                written = shown;
+            }
+            written.is_ok()
+        };
+        let (stats, error) = replay_source(source, &opts, &mut sink);
+        summary.notes.extend(
+            stats
+                .notes
+                .iter()
+                .map(|n| format!("{}: {n}", source.name())),
+        );
+        if let Some(e) = error {
+            let _ = out.flush();
+            eprintln!("rdpdiag: {e}");
+            failed = true;
+        }
+    }
+    summary.notes.extend(runs.notes.iter().cloned());
+    for t in runs.finish() {
+        if written.is_ok() {
+            written = show_target(&t, &settings, &mut summary, &mut out);
+        }
+    }
+    let written = written
+        .and_then(|()| {
+            if settings.json {
+                write_summary_json(&summary, &mut out)
+            } else {
+                write_summary_text(&summary, &settings.style, &mut out)
+            }
+        })
+        .and_then(|()| out.flush());
+    match written {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => super::fail("standard output", e),
+        Ok(()) if failed => ExitCode::from(2),
+        Ok(()) => ExitCode::from(summary.exit_code()),
+    }
+}

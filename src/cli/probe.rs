@@ -1,22 +1,21 @@
-//! `rdpdiag probe`: runs the prober on a tokio runtime and prints each target as it finishes.
+//! `rdpdiag probe`: runs the prober on a tokio runtime and prints each target as it finishes; a progress
+//! bar on standard error for many targets on a terminal, cleared before the summary.
 
-use std::io::{self, Write};
+use std::io::Write;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use rdpdiag::probe::target::Target;
 use rdpdiag::probe::{run, ProbeOptions, Probed};
 use rdpdiag::report::target::{write_target_json, write_target_text};
-use rdpdiag::report::{write_summary_json, write_summary_text, Expectation, Style, Summary};
+use rdpdiag::report::{exit, write_summary_json, write_summary_text, Summary};
 
-/// How results are shown and judged.
-pub struct ReportSettings {
-    pub json: bool,
-    pub quiet: bool,
-    pub style: Style,
-    pub expect: Option<Expectation>,
-}
+use super::output::{self, ReportSettings, Stdout};
 
-pub fn run_probe(
+/// How often the probe looks whether Ctrl-C was pressed.
+const INTERRUPT_POLL: Duration = Duration::from_millis(50);
+
+pub(super) fn run_probe(
     targets: Vec<Target>,
     opts: ProbeOptions,
     capture: Option<String>,
@@ -27,10 +26,7 @@ pub fn run_probe(
         .build()
     {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("rdpdiag: probe: cannot start the runtime: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return super::fail("probe", format!("cannot start the runtime: {e}")),
     };
     let mut capture_out = match capture
         .as_deref()
@@ -38,69 +34,115 @@ pub fn run_probe(
     {
         Some(Ok(w)) => Some(w),
         Some(Err(e)) => {
-            eprintln!(
-                "rdpdiag: probe: --capture {}: {e}",
-                capture.unwrap_or_default()
-            );
-            return ExitCode::from(2);
+            return super::fail(
+                &format!("probe: --capture {}", capture.unwrap_or_default()),
+                e,
+            )
         }
         None => None,
     };
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
+    output::catch_interrupt(|| {});
+    let total = targets.len();
+    let mut out = Stdout::new(&settings.style);
     let mut summary = Summary::default();
+    let mut junit = settings.junit("rdpdiag probe");
     // Many targets on a terminal: progress on standard error, results on standard output.
-    let progress = {
-        use std::io::IsTerminal;
-        (targets.len() > 8 && io::stderr().is_terminal()).then(|| {
-            let bar = indicatif::ProgressBar::new(u64::try_from(targets.len()).unwrap_or(u64::MAX));
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "probing [{bar:40}] {pos}/{len} targets, eta {eta}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            bar
-        })
-    };
+    let progress = (total > 8 && output::stderr_is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(u64::try_from(total).unwrap_or(u64::MAX));
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "probing [{bar:40}] {pos}/{len} targets, eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
     let mut failed_write = None;
-    runtime.block_on(run(targets, opts, |probed: Probed| {
+    let mut sink = |probed: Probed| {
         if let Some(bar) = &progress {
             bar.inc(1);
         }
-        let verdict = probed.report.verdict;
-        summary.add_target(verdict, settings.expect.as_ref(), &probed.report.target);
+        summary.add_target(&probed.report, settings.expect.as_ref());
+        if let Some(j) = junit.as_mut() {
+            j.add_target(&probed.report, settings.expect.as_ref());
+        }
         if let (Some(w), Some(addr)) = (capture_out.as_mut(), probed.address) {
             if let Err(e) = w.write_probe(addr, &probed.captures) {
                 failed_write.get_or_insert(format!("--capture: {e}"));
             }
         }
+        if let (Some(e), None) = (&probed.report.error, &probed.report.address) {
+            let line = match summary.errors.last() {
+                Some(last) => format!("rdpdiag: probe: {last}"),
+                None => format!("rdpdiag: probe: {}: {e}", probed.report.target),
+            };
+            match &progress {
+                Some(bar) => bar.suspend(|| eprintln!("{line}")),
+                None => eprintln!("{line}"),
+            }
+            return;
+        }
         if settings.quiet {
             return;
         }
-        let written = if settings.json {
-            write_target_json(&probed.report, &mut out)
-        } else {
-            write_target_text(&probed.report, &settings.style, &mut out)
+        let mut write = || {
+            if settings.json {
+                write_target_json(&probed.report, &mut out)
+            } else {
+                write_target_text(&probed.report, &settings.style, &mut out)
+            }
+            .and_then(|()| out.flush())
+        };
+        // The bar steps aside while a result is printed on the same terminal.
+        let written = match &progress {
+            Some(bar) => bar.suspend(write),
+            None => write(),
         };
         if let Err(e) = written {
-            failed_write.get_or_insert(format!("standard output: {e}"));
+            failed_write.get_or_insert(format!("standard output: {}", output::io_error_words(&e)));
         }
-    }));
+    };
+    runtime.block_on(async {
+        tokio::select! {
+            () = run(targets, opts, &mut sink) => {}
+            () = async {
+                while !output::interrupted() {
+                    tokio::time::sleep(INTERRUPT_POLL).await;
+                }
+            } => {}
+        }
+    });
+    // Targets still running when Ctrl-C came are dropped (their connections closed) with the runtime.
+    runtime.shutdown_background();
+    if let Some(bar) = &progress {
+        bar.finish_and_clear();
+    }
+    summary.interrupted = output::interrupted();
+    if summary.interrupted {
+        summary.notes.push(format!(
+            "{} of {total} targets probed before the interrupt",
+            summary.judged()
+        ));
+    }
     let written = if settings.json {
         write_summary_json(&summary, &mut out)
     } else {
         write_summary_text(&summary, &settings.style, &mut out)
     };
-    let _ = written.and_then(|()| out.flush());
+    if let Err(e) = written.and_then(|()| out.flush()) {
+        failed_write.get_or_insert(format!("standard output: {}", output::io_error_words(&e)));
+    }
     if let Some(w) = capture_out {
         if let Err(e) = w.finish() {
             failed_write.get_or_insert(format!("--capture: {e}"));
         }
     }
+    if let Err(e) = settings.write_junit(junit.as_ref()) {
+        failed_write.get_or_insert(e);
+    }
     if let Some(e) = failed_write {
         eprintln!("rdpdiag: probe: {e}");
-        return ExitCode::from(2);
+        return ExitCode::from(exit::TROUBLE.max(summary.exit_code()));
     }
     ExitCode::from(summary.exit_code())
 }

@@ -2,6 +2,7 @@
 //! libpcap, link layers and IP decoded (`packet`), TCP reassembled per direction (`reasm`), every RDP
 //! connection found by content or port (`flows`) and fed into its own session, then diagnosed.
 
+mod control;
 pub mod flows;
 pub mod ip;
 pub mod packet;
@@ -12,6 +13,7 @@ pub mod udp;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+pub use control::{Control, LiveStart};
 use flows::{FinishedFlow, FlowOptions, FlowStats, FlowTable};
 use packet::LinkType;
 use pipeline::{Analysis, Reader};
@@ -52,6 +54,8 @@ pub struct ReplayOptions {
     pub duration: Option<Duration>,
     /// Live capture: stop after this many reported connections.
     pub max_connections: Option<u64>,
+    /// A stop flag (Ctrl-C) and a hook for the start of a live capture.
+    pub control: Control,
 }
 
 impl Default for ReplayOptions {
@@ -62,6 +66,7 @@ impl Default for ReplayOptions {
             warn_days: 30,
             duration: None,
             max_connections: None,
+            control: Control::default(),
         }
     }
 }
@@ -237,6 +242,13 @@ fn run<T: pcap::Activated + ?Sized>(
                 }),
             );
         }
+    }
+    if let Source::Live(interface) = source {
+        opts.control.live_started(&LiveStart {
+            interface,
+            link_name: &dlt.get_name().unwrap_or_else(|_| format!("DLT {}", dlt.0)),
+            link_description: &dlt.get_description().unwrap_or_default(),
+        });
     }
     let mut reader = Reader::new(name, link, Progress::new(source), opts.flows.ports.clone());
     let mut analysis = Analysis {

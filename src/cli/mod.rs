@@ -17,15 +17,18 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use rdpdiag::decode::Layer;
 use rdpdiag::report::{exit, Expectation};
 
+/// The exit codes, for `--help` and the manual page (the README's table says the same).
+pub(crate) const EXIT_CODES: &str = "Exit codes: 0 every connection or target reached a secure channel \
+(or every verdict matched --expect); 1 a failure was diagnosed, a setup did not finish (incomplete), \
+--expect did not match, or nothing was found to judge; 2 rdpdiag could not do the job (bad arguments, \
+an unreadable file, no network); 130 interrupted by Ctrl-C, after the summary of what was seen.";
+
 #[derive(Parser)]
 #[command(
     name = "rdpdiag",
     version,
     about = "Tells where and why an RDP connection fails to set up its secure channel",
-    after_help = "Exit codes: 0 every connection or target reached a secure channel (or matched --expect); \
-                  1 a failure was diagnosed, a setup did not finish, --expect did not match, or nothing \
-                  was found to judge; 2 rdpdiag could not do the job (bad arguments, unreadable file); \
-                  130 interrupted by Ctrl-C (after the summary)."
+    after_help = EXIT_CODES
 )]
 pub(crate) struct Cli {
     #[command(subcommand)]

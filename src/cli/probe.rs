@@ -44,7 +44,10 @@ pub(super) fn run_probe(
     output::catch_interrupt(|| {});
     let total = targets.len();
     let mut out = Stdout::new(&settings.style);
-    let mut summary = Summary::default();
+    let mut summary = Summary {
+        targets: Some(0),
+        ..Summary::default()
+    };
     let mut junit = settings.junit("rdpdiag probe");
     // Many targets on a terminal: progress on standard error, results on standard output.
     let progress = (total > 8 && output::stderr_is_terminal()).then(|| {

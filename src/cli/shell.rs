@@ -45,6 +45,8 @@ fn render_man(cmd: &clap::Command, page: &mut Vec<u8>) -> std::io::Result<()> {
         sub_man.render_description_section(page)?;
         sub_man.render_options_section(page)?;
     }
+    writeln!(page, ".SH \"EXIT STATUS\"")?;
+    writeln!(page, "{}", super::EXIT_CODES.replace('-', "\\-"))?;
     man.render_extra_section(page)?;
     man.render_version_section(page)?;
     Ok(())

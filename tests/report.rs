@@ -208,8 +208,10 @@ fn exit_codes_for_nothing_judged_errors_and_interrupts() {
     let reports: Vec<ConnectionReport> = scripts().iter().map(|(_, s)| report(s)).collect();
     // Nothing to judge: 1, with or without --expect.
     assert_eq!(Summary::default().exit_code(), exit::PROBLEM);
-    let mut s = Summary::default();
-    s.expect_mismatches = Some(Vec::new());
+    let s = Summary {
+        expect_mismatches: Some(Vec::new()),
+        ..Summary::default()
+    };
     assert_eq!(s.exit_code(), exit::PROBLEM);
     // Healthy, then a source that could not be read: 2.
     let mut s = Summary::default();

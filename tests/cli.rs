@@ -170,8 +170,9 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
 
 /// Sends SIGINT to a child, as Ctrl-C in its terminal would.
 fn interrupt(child: &std::process::Child) {
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+    // The shell's own `kill` (procps may be missing on a minimal machine).
+    let status = Command::new("sh")
+        .args(["-c", &format!("kill -INT {}", child.id())])
         .status()
         .unwrap();
     assert!(status.success());
@@ -550,11 +551,70 @@ fn a_service_that_is_not_rdp_is_called_so() {
             let _ = c.write_all(b"HTTP/1.0 400 Bad Request\r\n\r\n");
         }
     });
-    let out = rdpdiag(&["probe", "--quick", &format!("127.0.0.1:{port}")], None);
+    let dir = temp_dir("not-rdp");
+    let capture = dir.join("probe.pcap");
+    let capture = capture.to_str().unwrap();
+    let target = format!("127.0.0.1:{port}");
+    let out = rdpdiag(&["probe", "--capture", capture, &target], None);
     let stdout = text(&out.stdout);
     assert!(stdout.contains("verdict not-rdp"), "{stdout}");
     assert!(stdout.contains("  not RDP: "), "{stdout}");
     assert!(!stdout.contains("security protocols"), "{stdout}");
+    // Replaying the probe's own capture: each question is a connection of its own, not a retry.
+    let out = rdpdiag(&["replay", "--json", capture], None);
+    let lines = json_lines(&out);
+    let connections = lines.iter().filter(|l| l["kind"] == "connection").count();
+    assert!(connections > 1, "{}", text(&out.stdout));
+    assert!(
+        lines.iter().all(|l| l["kind"] != "attempt"),
+        "{}",
+        text(&out.stdout)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Many targets on a terminal: the progress bar on stderr is cleared before the summary, which starts
+/// its own line.
+#[test]
+fn the_progress_bar_is_cleared_before_the_summary() {
+    // A server that accepts and stays silent: each target waits for its 1 s step timeout.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in listener.incoming().flatten() {
+            held.push(c);
+        }
+    });
+    let target = format!("127.0.0.1:{port}");
+    let targets = vec![target.as_str(); 12].join(" ");
+    let cmd = format!(
+        "{} probe --quick --timeout 1 --color never {targets}",
+        env!("CARGO_BIN_EXE_rdpdiag")
+    );
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("util-linux `script` runs the binary on a pseudo-terminal");
+    let screen = text(&out.stdout);
+    assert!(
+        screen.contains("probing ["),
+        "the bar was drawn: {screen:?}"
+    );
+    let summary = screen
+        .split(['\n', '\r'])
+        .find(|l| l.contains("summary: "))
+        .unwrap_or_else(|| panic!("{screen:?}"));
+    assert!(
+        summary
+            .trim_start_matches("\x1b[2K")
+            .starts_with("summary: 12 target(s)"),
+        "{summary:?} in {screen:?}"
+    );
+    // Nothing of the bar is left on the summary's line, nor after it.
+    let after = &screen[screen.find("summary: ").unwrap()..];
+    assert!(!after.contains("targets, eta"), "{after:?}");
 }
 
 #[test]

@@ -151,8 +151,9 @@ fn watch_says_where_it_listens_and_stops_on_ctrl_c_with_a_summary() {
         watch.try_wait().unwrap().is_none(),
         "watch exited early (capture rights?)"
     );
-    let status = Command::new("kill")
-        .args(["-INT", &watch.id().to_string()])
+    // The shell's own `kill` (procps may be missing on a minimal machine).
+    let status = Command::new("sh")
+        .args(["-c", &format!("kill -INT {}", watch.id())])
         .status()
         .unwrap();
     assert!(status.success());

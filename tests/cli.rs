@@ -587,7 +587,7 @@ fn the_progress_bar_is_cleared_before_the_summary() {
         }
     });
     let target = format!("127.0.0.1:{port}");
-    let targets = vec![target.as_str(); 12].join(" ");
+    let targets = [target.as_str(); 12].join(" ");
     let cmd = format!(
         "{} probe --quick --timeout 1 --color never {targets}",
         env!("CARGO_BIN_EXE_rdpdiag")

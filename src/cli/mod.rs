@@ -203,6 +203,17 @@ fn parse_expect(s: &str) -> Result<Expectation, String> {
 
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
+    let report = match &cli.command {
+        Command::Replay { report, .. }
+        | Command::Watch { report, .. }
+        | Command::Probe { report, .. } => Some(report),
+        _ => None,
+    };
+    if let Some(junit) = report.and_then(|r| r.junit.as_deref()) {
+        if std::path::Path::new(junit).is_dir() {
+            return fail(&format!("--junit {junit}"), "is a directory");
+        }
+    }
     match cli.command {
         Command::Decode { hex, layer } => codes::run_decode(&hex, layer),
         Command::Explain { codes, json } => codes::run_explain(&codes, json),
@@ -281,8 +292,15 @@ pub fn run() -> ExitCode {
             capture,
             report,
         } => {
-            if files.iter().filter(|f| *f == "-").count() > 1 {
+            let stdin_reads = files.iter().filter(|f| *f == "-").count();
+            if stdin_reads > 1 {
                 return fail("replay", "standard input (-) can be read only once");
+            }
+            if stdin_reads == 1 && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                return fail(
+                    "replay: -",
+                    "standard input is a terminal: pipe a capture into it (tcpdump -w - | rdpdiag replay -)",
+                );
             }
             if let Some(junit) = &report.junit {
                 if let Some(f) = files.iter().find(|f| output::same_file(junit, f)) {

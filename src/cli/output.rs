@@ -74,14 +74,17 @@ pub struct Stdout {
 }
 
 impl Stdout {
+    /// With colour, escapes reach the terminal (through the console API on an old Windows console);
+    /// without, the renderers write none, and the bytes pass through unparsed.
     pub fn new(style: &Style) -> Self {
-        let choice = if style.color {
-            anstream::ColorChoice::Always
+        let raw = io::stdout().lock();
+        let inner = if style.color {
+            anstream::AutoStream::always(raw)
         } else {
-            anstream::ColorChoice::Never
+            anstream::AutoStream::always_ansi(raw)
         };
         Self {
-            inner: anstream::AutoStream::new(io::stdout().lock(), choice),
+            inner,
             closed: false,
         }
     }

@@ -865,3 +865,34 @@ fn junit_reports_validate_and_carry_the_findings() {
     assert_eq!(std::fs::read(&copy).unwrap(), before);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_target_that_could_not_be_probed_is_an_error_not_a_verdict() {
+    // Silent past the deadline.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in listener.incoming().flatten() {
+            held.push(c);
+        }
+    });
+    let target = format!("127.0.0.1:{port}");
+    let args = ["probe", "--quick", "--timeout", "10", "--deadline", "1"];
+    let out = rdpdiag(&[&args[..], &[target.as_str()]].concat(), None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with(&format!("rdpdiag: probe: {target}: "))
+            && err.contains("deadline")
+            && err.lines().count() == 1,
+        "{err}"
+    );
+    let stdout = text(&out.stdout);
+    assert!(!stdout.contains("verdict"), "{stdout}");
+    assert!(stdout.contains("summary: 0 target(s)"), "{stdout}");
+    let out = rdpdiag(&[&args[..], &["--json", target.as_str()]].concat(), None);
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 1, "only the summary: {lines:?}");
+    assert!(lines[0]["errors"][0].as_str().unwrap().contains("deadline"));
+}

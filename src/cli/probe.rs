@@ -74,7 +74,7 @@ pub(super) fn run_probe(
                 failed_write.get_or_insert(format!("--capture: {e}"));
             }
         }
-        if let (Some(e), None) = (&probed.report.error, &probed.report.address) {
+        if let Some(e) = &probed.report.error {
             let line = match summary.errors.last() {
                 Some(last) => format!("rdpdiag: probe: {last}"),
                 None => format!("rdpdiag: probe: {}: {e}", probed.report.target),

@@ -105,11 +105,11 @@ impl Junit {
             .filter_map(|c| c.observation.timeline.entries.last())
             .map(|e| e.t_us.max(0) as f64 / 1e6)
             .fold(0.0, f64::max);
-        let outcome = match (&t.error, &t.address, passed) {
-            // Not probed at all (the name did not resolve).
-            (Some(e), None, _) => CaseOutcome::Error { message: e.clone() },
-            (_, _, true) => CaseOutcome::Passed,
-            (_, _, false) => {
+        let outcome = match (&t.error, passed) {
+            // Could not be probed (see `Summary::add_target`).
+            (Some(e), _) => CaseOutcome::Error { message: e.clone() },
+            (None, true) => CaseOutcome::Passed,
+            (None, false) => {
                 let finding = t.findings.iter().find(|f| f.severity == Severity::Failure);
                 let title = finding.map_or_else(
                     || {

@@ -181,8 +181,9 @@ impl Summary {
     /// Counts a probed target by its verdict (`healthy` counts as established), and its connections.
     pub fn add_target(&mut self, t: &target::TargetReport, expect: Option<&Expectation>) {
         let (verdict, name) = (t.verdict, t.target.as_str());
-        if let (Some(e), None) = (&t.error, &t.address) {
-            // Not probed at all (the name did not resolve): an error of ours, never a verdict.
+        if let Some(e) = &t.error {
+            // Could not be probed (the name did not resolve, no route from here, the questions ran past
+            // --deadline): an error, never a verdict.
             self.targets.get_or_insert(0);
             self.errors.push(if e.starts_with(name) {
                 e.clone()

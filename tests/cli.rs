@@ -447,7 +447,7 @@ fn replay_from_a_pipe_stops_on_ctrl_c_with_its_summary() {
     let mut input = child.stdin.take().unwrap();
     input.write_all(&bytes).unwrap();
     input.flush().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    std::thread::sleep(std::time::Duration::from_millis(1500));
     interrupt(&child);
     // Ctrl-C in a shell reaches the writer of the pipe too: it goes away.
     std::thread::sleep(std::time::Duration::from_millis(200));
@@ -895,4 +895,33 @@ fn a_target_that_could_not_be_probed_is_an_error_not_a_verdict() {
     let lines = json_lines(&out);
     assert_eq!(lines.len(), 1, "only the summary: {lines:?}");
     assert!(lines[0]["errors"][0].as_str().unwrap().contains("deadline"));
+}
+
+#[test]
+fn replay_of_files_stops_on_ctrl_c_with_its_summary() {
+    // Thousands of captures, a few milliseconds' work each: interrupted well before the end.
+    let dir = temp_dir("interrupt-files");
+    std::fs::copy(fixture("ndpi__rdp_over_tls.pcap"), dir.join("a")).unwrap();
+    const FILES: usize = 50_000;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rdpdiag"))
+        .current_dir(&dir)
+        .args(["replay", "-q", "--json"])
+        .args(std::iter::repeat_n("a", FILES))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Time to start and catch Ctrl-C, even on a loaded machine.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    interrupt(&child);
+    let code = wait_at_most(&mut child, std::time::Duration::from_secs(60));
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code, Some(130), "{}", text(&out.stderr));
+    let lines = json_lines(&out);
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["interrupted"], true, "{summary}");
+    let seen = summary["connections"].as_u64().unwrap();
+    assert!(seen > 0 && seen < FILES as u64, "{summary}");
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -147,11 +147,7 @@ pub fn io_error_words(e: &io::Error) -> String {
         _ => {
             let text = e.to_string();
             // "No space left on device (os error 28)" -> "no space left on device"
-            let text = text.split(" (os error").next().unwrap_or(&text);
-            let mut chars = text.chars();
-            chars.next().map_or_else(String::new, |c| {
-                c.to_lowercase().chain(chars).collect::<String>()
-            })
+            lowercase_first(text.split(" (os error").next().unwrap_or(&text))
         }
     }
 }
@@ -188,10 +184,18 @@ pub fn open_error_words(path: &str, message: &str) -> String {
     if m.contains("only got 0") || m.ends_with("got 0 bytes") {
         return "empty file".to_string();
     }
-    match m.strip_suffix("No such file or directory") {
-        Some(_) => "no such file".to_string(),
-        None => m.to_string(),
+    if m.ends_with("No such file or directory") {
+        return "no such file".to_string();
     }
+    lowercase_first(m)
+}
+
+/// Messages are lowercase (STYLE rule 7), whoever wrote them.
+fn lowercase_first(m: &str) -> String {
+    let mut chars = m.chars();
+    chars.next().map_or_else(String::new, |c| {
+        c.to_lowercase().chain(chars).collect::<String>()
+    })
 }
 
 /// Whether two paths name one file (an output must never overwrite an input).
@@ -208,4 +212,33 @@ pub fn same_file(a: &str, b: &str) -> bool {
 /// Whether standard error is a terminal (progress bars go there).
 pub fn stderr_is_terminal() -> bool {
     io::stderr().is_terminal()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::open_error_words;
+
+    #[test]
+    fn libpcap_errors_in_plain_words() {
+        let f = "missing.pcap";
+        assert_eq!(
+            open_error_words(f, "libpcap error: missing.pcap: No such file or directory"),
+            "no such file"
+        );
+        assert_eq!(
+            open_error_words(
+                "/dev/null",
+                "libpcap error: truncated dump file; tried to read 4 file header bytes, only got 0"
+            ),
+            "empty file"
+        );
+        assert_eq!(
+            open_error_words("x.txt", "libpcap error: unknown file format"),
+            "unknown file format"
+        );
+        assert_eq!(
+            open_error_words("nosuchif", "libpcap error: No such device exists"),
+            "no such device exists"
+        );
+    }
 }

@@ -201,7 +201,7 @@ async fn standard_security_only_gets_one_verdict_whichever_way_the_server_says_i
             "{b:?}: {text}"
         );
         let mut summary = rdpdiag::report::Summary::default();
-        summary.add_target(r.verdict, None, &r.target);
+        summary.add_target(&r, None);
         verdicts.push((r.verdict, summary.exit_code(), r.nla));
     }
     assert_eq!(verdicts[0], verdicts[1]);

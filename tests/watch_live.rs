@@ -127,3 +127,60 @@ fn watch_reports_a_refused_negotiation_on_loopback() {
     // A failure was diagnosed: exit code 1.
     assert_eq!(status.unwrap().code(), Some(1), "{err}");
 }
+
+/// Ctrl-C (SIGINT) stops `watch` cleanly: the start line on stderr first (as tcpdump's), then on
+/// interrupt the JSON summary, marked interrupted, and exit 130. Needs capture rights like the test above.
+#[test]
+fn watch_says_where_it_listens_and_stops_on_ctrl_c_with_a_summary() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let filter = format!("tcp port {port}");
+    let mut watch = Command::new(env!("CARGO_BIN_EXE_rdpdiag"))
+        .args([
+            "watch", "-i", "lo", "--json", "--for", "30", "--filter", &filter,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        watch.try_wait().unwrap().is_none(),
+        "watch exited early (capture rights?)"
+    );
+    // The shell's own `kill` (procps may be missing on a minimal machine).
+    let status = Command::new("sh")
+        .args(["-c", &format!("kill -INT {}", watch.id())])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = Instant::now();
+    let code = loop {
+        if let Some(status) = watch.try_wait().unwrap() {
+            break status.code();
+        }
+        if started.elapsed() > Duration::from_secs(10) {
+            watch.kill().unwrap();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = watch.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(code, Some(130), "{stdout}\n{stderr}");
+    assert_eq!(
+        stderr.lines().next().unwrap_or_default(),
+        format!("listening on lo, link-type EN10MB (Ethernet), filter \"{filter}\"")
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap();
+    assert_eq!(summary["kind"], "summary", "{stdout}");
+    assert_eq!(summary["interrupted"], true, "{stdout}");
+    assert_eq!(summary["connections"], 0, "{stdout}");
+}

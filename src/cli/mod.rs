@@ -1,32 +1,38 @@
-//! Command line: raw arguments become a validated command once, then a driver runs it.
-//! Exit codes: 0 all good, 1 a problem was found in what was examined, 2 rdpdiag could not do the job.
+//! Command line: raw arguments become a validated command once (clap, plus the checks clap cannot make),
+//! then a driver runs it and its result becomes an exit code (`rdpdiag::report::exit`, README "Exit
+//! codes"): 0 all good, 1 a problem was found in what was examined, 2 rdpdiag could not do the job,
+//! 130 interrupted. One module per command; `output` holds what they share (colour, standard output,
+//! Ctrl-C).
 
-use std::io::{self, IsTerminal, Read, Write};
 use std::process::ExitCode;
 
+mod codes;
+mod output;
 mod probe;
 mod serve;
 mod replay_probe;
+mod replay;
+mod shell;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use rdpdiag::decode::hexinput::parse_hex_input;
-use rdpdiag::decode::{decode, Layer, Verdict};
-use rdpdiag::replay::flows::FlowOptions;
-use rdpdiag::replay::{replay_source, ReplayOptions, Source};
-use rdpdiag::report::attempts::{Attempt, Attempts};
-use rdpdiag::report::{
-    write_attempt_json, write_attempt_text, write_connection_json, write_connection_text,
-    write_summary_json, write_summary_text, ConnectionReport, Expectation, Style, Summary,
-};
+use rdpdiag::decode::Layer;
+use rdpdiag::report::{exit, Expectation};
+
+/// The exit codes, for `--help` and the manual page (the README's table says the same).
+pub(crate) const EXIT_CODES: &str = "Exit codes: 0 every connection or target reached a secure channel \
+(or every verdict matched --expect); 1 a failure was diagnosed, a setup did not finish (incomplete), \
+--expect did not match, or nothing was found to judge; 2 rdpdiag could not do the job (bad arguments, \
+an unreadable file, no network); 130 interrupted by Ctrl-C, after the summary of what was seen.";
 
 #[derive(Parser)]
 #[command(
     name = "rdpdiag",
     version,
-    about = "Tells where and why an RDP connection fails to set up its secure channel"
+    about = "Tells where and why an RDP connection fails to set up its secure channel",
+    after_help = EXIT_CODES
 )]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -43,8 +49,8 @@ enum Command {
     },
     /// Analyse captures (pcap, pcapng; `-` reads standard input): every RDP connection, where it broke and why.
     Replay {
-        /// Capture files; `-` for standard input (`tcpdump -w - | rdpdiag replay -`).
-        #[arg(required = true)]
+        /// Capture files; `-` for standard input (`tcpdump -w - | rdpdiag replay -`), at most once.
+        #[arg(required = true, value_hint = clap::ValueHint::FilePath)]
         files: Vec<String>,
         /// A capture written by `probe --capture`: judge each probed server as the probe did (one target
         /// report per server, from the connections carrying the probe's cookie).
@@ -63,9 +69,9 @@ enum Command {
         /// Stop after this many seconds.
         #[arg(long = "for", value_name = "SECONDS")]
         duration: Option<f64>,
-        /// Stop after this many connections.
-        #[arg(long, value_name = "N")]
-        count: Option<u64>,
+        /// Stop after this many connections (at least 1; without it, watch runs until --for or Ctrl-C).
+        #[arg(long, value_name = "N", value_parser = at_least::<1>)]
+        count: Option<usize>,
         #[command(flatten)]
         capture: CaptureArgs,
         #[command(flatten)]
@@ -78,7 +84,7 @@ enum Command {
         targets: Vec<String>,
         /// Read more targets from a file (one per line, `#` comments); `-` reads standard input as it
         /// comes (`zmap -p 3389 -o - | rdpdiag probe --targets-file - --json`).
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
         targets_file: Option<String>,
         /// Never probe these hosts: a comma-separated list of addresses, ranges, CIDR blocks or names.
         #[arg(long, value_name = "HOST[,HOST...]")]
@@ -120,7 +126,7 @@ enum Command {
         ciphers: bool,
         /// Write the probe's own traffic to this pcap (built from the bytes; no capture rights needed;
         /// an existing file is not overwritten).
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
         capture: Option<String>,
         #[command(flatten)]
         report: ReportArgs,
@@ -138,25 +144,36 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print a shell completion script (`rdpdiag completions bash > /etc/bash_completion.d/rdpdiag`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `rdpdiag man | man -l -`, or save it as rdpdiag.1.
+    Man,
 }
 
 /// What to read and how much to hold.
 #[derive(Args)]
 struct CaptureArgs {
-    /// A BPF filter applied before anything else, e.g. `host 10.0.0.9`.
+    /// A BPF filter applied before anything else, e.g. `host 10.0.0.9` (checked once, before reading).
     #[arg(long, value_name = "BPF")]
     filter: Option<String>,
     /// Also treat this server port as RDP (content is recognised on any port; 3389 always counts).
     #[arg(long = "port", value_name = "PORT")]
     ports: Vec<u16>,
-    /// The most flows tracked at once.
-    #[arg(long, value_name = "N", default_value_t = rdpdiag::replay::flows::MAX_FLOWS)]
+    /// The most flows tracked at once (at least 16).
+    #[arg(long, value_name = "N", default_value_t = rdpdiag::replay::flows::MAX_FLOWS,
+          value_parser = at_least::<16>)]
     max_flows: usize,
-    /// The most RDP connections being set up at once.
-    #[arg(long, value_name = "N", default_value_t = rdpdiag::replay::flows::MAX_RDP_FLOWS)]
+    /// The most RDP connections being set up at once (at least 1).
+    #[arg(long, value_name = "N", default_value_t = rdpdiag::replay::flows::MAX_RDP_FLOWS,
+          value_parser = at_least::<1>)]
     max_rdp_flows: usize,
-    /// Out-of-order bytes held per direction of a connection.
-    #[arg(long, value_name = "BYTES", default_value_t = rdpdiag::replay::reasm::MAX_BUFFERED_BYTES)]
+    /// Out-of-order bytes held per direction of a connection (at least 4096).
+    #[arg(long, value_name = "BYTES", default_value_t = rdpdiag::replay::reasm::MAX_BUFFERED_BYTES,
+          value_parser = at_least::<4096>)]
     max_flow_bytes: usize,
 }
 
@@ -166,15 +183,19 @@ struct ReportArgs {
     /// JSON Lines (schema rdpdiag/1): one object per connection (probe: per target, with its connections), then a summary.
     #[arg(long)]
     json: bool,
-    /// Colour the text output.
+    /// Colour the text output (auto: on a terminal, unless NO_COLOR, CLICOLOR=0 or TERM=dumb; CLICOLOR_FORCE forces it).
     #[arg(long, value_enum, default_value = "auto")]
     color: ColorChoice,
     /// Print every timeline entry of each connection.
     #[arg(long)]
     timeline: bool,
-    /// For CI: exit 0 when every connection's verdict (first failure finding, or `healthy`) is one of these.
-    #[arg(long, value_name = "ID[,ID...]", value_parser = Expectation::parse)]
+    /// For CI: exit 0 when every connection's verdict (first failure finding, `healthy` or `incomplete`)
+    /// is one of these cause ids.
+    #[arg(long, value_name = "ID[,ID...]", value_parser = parse_expect)]
     expect: Option<Expectation>,
+    /// Also write a JUnit XML report here (one test case per connection or target), for CI servers.
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    junit: Option<String>,
     /// Certificates expiring within this many days get an advisory.
     #[arg(long, value_name = "DAYS", default_value_t = 30)]
     warn_days: i64,
@@ -190,11 +211,37 @@ enum ColorChoice {
     Never,
 }
 
+/// A count no smaller than `MIN`: smaller limits would be raised in silence, and limits are never silent.
+fn at_least<const MIN: usize>(s: &str) -> Result<usize, String> {
+    let n: usize = s.parse().map_err(|e| format!("{e}"))?;
+    if n < MIN {
+        return Err(format!("the smallest value is {MIN}"));
+    }
+    Ok(n)
+}
+
+fn parse_expect(s: &str) -> Result<Expectation, String> {
+    Expectation::parse_known(s).map_err(|e| e.to_string())
+}
+
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
+    let report = match &cli.command {
+        Command::Replay { report, .. }
+        | Command::Watch { report, .. }
+        | Command::Probe { report, .. } => Some(report),
+        _ => None,
+    };
+    if let Some(junit) = report.and_then(|r| r.junit.as_deref()) {
+        if std::path::Path::new(junit).is_dir() {
+            return fail(&format!("--junit {junit}"), "is a directory");
+        }
+    }
     match cli.command {
-        Command::Decode { hex, layer } => run_decode(&hex, layer),
-        Command::Explain { codes, json } => run_explain(&codes, json),
+        Command::Decode { hex, layer } => codes::run_decode(&hex, layer),
+        Command::Explain { codes, json } => codes::run_explain(&codes, json),
+        Command::Completions { shell } => shell::completions(shell),
+        Command::Man => shell::man(),
         Command::Serve(args) => serve::run_serve(args),
         Command::Probe {
             targets,
@@ -236,6 +283,9 @@ pub fn run() -> ExitCode {
             else {
                 return fail("probe", "timeouts must be positive numbers of seconds");
             };
+            if concurrency == Some(0) {
+                return fail("probe: --concurrency", "the smallest value is 1");
+            }
             let opts = rdpdiag::probe::ProbeOptions {
                 concurrency: concurrency.unwrap_or_else(rdpdiag::probe::auto_concurrency),
                 connect_timeout,
@@ -247,7 +297,12 @@ pub fn run() -> ExitCode {
                 ciphers,
                 ..Default::default()
             };
-            probe::run_probe(list, opts, run_opts, capture, &report_settings(&report))
+            if let (Some(junit), Some(cap)) = (&report.junit, &capture) {
+                if output::same_file(junit, cap) {
+                    return fail("probe: --junit", "is the --capture file");
+                }
+            }
+            probe::run_probe(list, opts, run_opts, capture, &output::ReportSettings::new(&report))
         }
         Command::Replay {
             files,
@@ -255,15 +310,33 @@ pub fn run() -> ExitCode {
             capture,
             report,
         } => {
-            let sources: Vec<Source> = files.into_iter().map(Source::File).collect();
+            let stdin_reads = files.iter().filter(|f| *f == "-").count();
+            if stdin_reads > 1 {
+                return fail("replay", "standard input (-) can be read only once");
+            }
+            if stdin_reads == 1 && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                return fail(
+                    "replay: -",
+                    "standard input is a terminal: pipe a capture into it (tcpdump -w - | rdpdiag replay -)",
+                );
+            }
+            if let Some(junit) = &report.junit {
+                if let Some(f) = files.iter().find(|f| output::same_file(junit, f)) {
+                    return fail("replay: --junit", format!("{f} is a capture to read"));
+                }
+            }
+            let sources: Vec<rdpdiag::replay::Source> = files
+                .into_iter()
+                .map(rdpdiag::replay::Source::File)
+                .collect();
             if as_probe {
-                let opts = replay_options(&capture, &report, None, None);
+                let opts = replay::options(&capture, &report, None, None);
                 return replay_probe::run(&sources, opts, &report);
             }
-            run_replay(
-                &sources,
-                replay_options(&capture, &report, None, None),
-                &report,
+            replay::run_replay(
+                sources,
+                replay::options(&capture, &report, None, None),
+                &output::ReportSettings::new(&report),
             )
         }
         Command::Watch {
@@ -275,12 +348,20 @@ pub fn run() -> ExitCode {
         } => {
             let duration = match duration.map(std::time::Duration::try_from_secs_f64) {
                 Some(Err(e)) => return fail("watch: --for", e),
+                Some(Ok(d)) if d.is_zero() => {
+                    return fail("watch: --for", "must be a positive number of seconds")
+                }
                 other => other.and_then(Result::ok),
             };
-            let mut opts = replay_options(&capture, &report, duration, count);
+            let count = count.map(|c| u64::try_from(c).unwrap_or(u64::MAX));
+            let mut opts = replay::options(&capture, &report, duration, count);
             // Live: a stalled setup is reported after 30 s of silence, not 5 minutes.
             opts.flows.idle_timeout_us = 30_000_000;
-            run_replay(&[Source::Live(interface)], opts, &report)
+            replay::run_replay(
+                vec![rdpdiag::replay::Source::Live(interface)],
+                opts,
+                &output::ReportSettings::new(&report),
+            )
         }
     }
 }
@@ -308,6 +389,7 @@ fn probe_targets(
         .map(|t| parse_spec(t, force))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())?;
+    use std::io;
     let lines: Option<(Box<dyn io::BufRead + Send>, String)> = match targets_file {
         None => None,
         Some("-") => Some((
@@ -358,228 +440,8 @@ fn probe_targets(
     ))
 }
 
+/// One line on standard error, `rdpdiag: WHAT: WHY`, and exit 2: rdpdiag could not do the job.
 fn fail(what: &str, why: impl std::fmt::Display) -> ExitCode {
     eprintln!("rdpdiag: {what}: {why}");
-    ExitCode::from(2)
-}
-
-fn run_decode(args: &[String], layer: Layer) -> ExitCode {
-    let (source, text) = if args.is_empty() {
-        if io::stdin().is_terminal() {
-            eprintln!("rdpdiag: decode: reading hex from standard input (end with Ctrl-D)");
-        }
-        let mut text = String::new();
-        if let Err(e) = io::stdin().read_to_string(&mut text) {
-            return fail("decode: standard input", e);
-        }
-        ("standard input", text)
-    } else {
-        ("arguments", args.join(" "))
-    };
-    let bytes = match parse_hex_input(&text) {
-        Ok(b) => b,
-        Err(e) => return fail(&format!("decode: {source}"), e),
-    };
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
-    match decode(&bytes, layer, &mut out).and_then(|v| out.flush().map(|()| v)) {
-        Ok(Verdict::Clean) => ExitCode::SUCCESS,
-        Ok(Verdict::Problems) => ExitCode::from(1),
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => fail("decode: standard output", e),
-    }
-}
-
-fn run_explain(codes: &[String], json: bool) -> ExitCode {
-    let joined = codes.join(" ");
-    let explanations = rdpdiag::explain::explain(&joined);
-    // With several single-word codes, name each one that means nothing on its own.
-    let unknown: Vec<&str> =
-        if codes.len() > 1 && codes.iter().all(|c| !c.contains(char::is_whitespace)) {
-            codes
-                .iter()
-                .map(String::as_str)
-                .filter(|c| rdpdiag::explain::explain(c).is_empty())
-                .collect()
-        } else if explanations.is_empty() {
-            vec![joined.as_str()]
-        } else {
-            Vec::new()
-        };
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
-    let written = if json {
-        explanations.iter().try_for_each(|e| {
-            serde_json::to_writer(&mut out, e).map_err(io::Error::other)?;
-            out.write_all(b"\n")
-        })
-    } else if explanations.is_empty() {
-        Ok(())
-    } else {
-        rdpdiag::explain::write_text(&explanations, &mut out)
-    };
-    if let Err(e) = written.and_then(|()| out.flush()) {
-        if e.kind() != io::ErrorKind::BrokenPipe {
-            return fail("explain: standard output", e);
-        }
-    }
-    for u in &unknown {
-        eprintln!("rdpdiag: explain: unknown code '{u}': not a disconnect reason, extended reason, errorInfo, RDP_NEG failure, NTSTATUS, TLS alert or Windows event id that rdpdiag knows");
-    }
-    if unknown.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
-}
-
-/// The report settings a driver needs, from the shared flags.
-fn report_settings(args: &ReportArgs) -> probe::ReportSettings {
-    probe::ReportSettings {
-        json: args.json,
-        quiet: args.quiet,
-        style: Style {
-            color: match args.color {
-                ColorChoice::Always => true,
-                ColorChoice::Never => false,
-                ColorChoice::Auto => {
-                    io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-                }
-            },
-            timeline: args.timeline,
-        },
-        expect: args.expect.clone(),
-    }
-}
-
-fn replay_options(
-    c: &CaptureArgs,
-    r: &ReportArgs,
-    duration: Option<std::time::Duration>,
-    count: Option<u64>,
-) -> ReplayOptions {
-    ReplayOptions {
-        filter: c.filter.clone(),
-        flows: FlowOptions {
-            ports: c.ports.clone(),
-            max_flows: c.max_flows.max(16),
-            max_rdp_flows: c.max_rdp_flows.max(1),
-            max_buffered_bytes: c.max_flow_bytes.max(4096),
-            ..FlowOptions::default()
-        },
-        warn_days: r.warn_days,
-        duration,
-        max_connections: count,
-    }
-}
-
-fn run_replay(sources: &[Source], opts: ReplayOptions, args: &ReportArgs) -> ExitCode {
-    let style = Style {
-        color: match args.color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-            }
-        },
-        timeline: args.timeline,
-    };
-    let expect = args.expect.clone();
-    let mut summary = Summary::default();
-    let mut failed = false;
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
-    let mut broken_pipe = false;
-    let mut attempts = Attempts::new();
-    let write_attempts = |done: Vec<Attempt>, summary: &mut Summary, out: &mut dyn Write| {
-        let mut written = Ok(());
-        for a in &done {
-            summary.add_attempt(a);
-            written = written.and_then(|()| match (args.json, args.quiet) {
-                (_, true) => Ok(()),
-                (true, false) => write_attempt_json(a, out),
-                (false, false) => write_attempt_text(a, &style, out),
-            });
-        }
-        written
-    };
-    let mut nothing_judged = false;
-    for source in sources {
-        let (mut seen, mut judged) = (0u64, 0u64);
-        let mut sink = |r: ConnectionReport| {
-            seen += 1;
-            judged += u64::from(r.diagnosis.outcome != rdpdiag::diagnose::Outcome::Incomplete);
-            summary.add(&r, expect.as_ref());
-            let written = match (args.json, args.quiet) {
-                (_, true) => Ok(()),
-                (true, false) => write_connection_json(&r, &mut out),
-                (false, false) => write_connection_text(&r, &style, &mut out),
-            }
-            .and_then(|()| write_attempts(attempts.add(&r), &mut summary, &mut out));
-            if written.is_err() {
-                broken_pipe = true;
-            }
-            !broken_pipe
-        };
-        let (stats, error) = replay_source(source, &opts, &mut sink);
-        let verdict = stats.verdict(seen, judged);
-        nothing_judged |= verdict.nothing_judged;
-        summary.notes.extend(
-            stats
-                .notes
-                .iter()
-                .chain(&verdict.notes)
-                .map(|n| format!("{}: {n}", source.name())),
-        );
-        if let Some(e) = error {
-            let _ = out.flush();
-            eprintln!("rdpdiag: {e}");
-            failed = true;
-        }
-        if broken_pipe {
-            return ExitCode::SUCCESS;
-        }
-    }
-    if attempts.limit_hits > 0 {
-        summary.notes.push(format!(
-            "more than {} attempts open at once: tries were grouped only within each batch of them",
-            rdpdiag::report::attempts::MAX_OPEN_ATTEMPTS
-        ));
-    }
-    if summary.connections == 0 {
-        if let Some(expect) = &expect {
-            // Nothing analysed matches no expectation.
-            summary
-                .expect_mismatches
-                .get_or_insert_with(Vec::new)
-                .push(format!(
-                    "no connection was analysed (expected {})",
-                    expect
-                        .ids
-                        .iter()
-                        .map(|v| v.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" or ")
-                ));
-        }
-    }
-    let written = write_attempts(attempts.finish(), &mut summary, &mut out).and_then(|()| {
-        if args.json {
-            write_summary_json(&summary, &mut out)
-        } else {
-            write_summary_text(&summary, &style, &mut out)
-        }
-    });
-    if let Err(e) = written.and_then(|()| out.flush()) {
-        if e.kind() != io::ErrorKind::BrokenPipe {
-            return fail("standard output", e);
-        }
-    }
-    if failed {
-        ExitCode::from(2)
-    } else if nothing_judged {
-        ExitCode::from(summary.exit_code().max(1))
-    } else {
-        ExitCode::from(summary.exit_code())
-    }
+    ExitCode::from(exit::TROUBLE)
 }

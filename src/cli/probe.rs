@@ -1,22 +1,21 @@
-//! `rdpdiag probe`: runs the prober on a tokio runtime and prints each target as it finishes.
+//! `rdpdiag probe`: runs the prober on a tokio runtime and prints each target as it finishes; a progress
+//! bar on standard error for many targets on a terminal, cleared before the summary.
 
-use std::io::{self, Write};
+use std::io::Write;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use rdpdiag::probe::target::TargetStream;
 use rdpdiag::probe::{run, ProbeOptions, Probed, RunOptions};
 use rdpdiag::report::target::{write_target_json, write_target_text};
-use rdpdiag::report::{write_summary_json, write_summary_text, Expectation, Style, Summary};
+use rdpdiag::report::{exit, write_summary_json, write_summary_text, Summary};
 
-/// How results are shown and judged.
-pub struct ReportSettings {
-    pub json: bool,
-    pub quiet: bool,
-    pub style: Style,
-    pub expect: Option<Expectation>,
-}
+use super::output::{self, ReportSettings, Stdout};
 
-pub fn run_probe(
+/// How often the probe looks whether Ctrl-C was pressed.
+const INTERRUPT_POLL: Duration = Duration::from_millis(50);
+
+pub(super) fn run_probe(
     targets: TargetStream,
     opts: ProbeOptions,
     run_opts: RunOptions,
@@ -28,10 +27,7 @@ pub fn run_probe(
         .build()
     {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("rdpdiag: probe: cannot start the runtime: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return super::fail("probe", format!("cannot start the runtime: {e}")),
     };
     let mut capture_out = match capture
         .as_deref()
@@ -39,37 +35,38 @@ pub fn run_probe(
     {
         Some(Ok(w)) => Some(w),
         Some(Err(e)) => {
-            eprintln!(
-                "rdpdiag: probe: --capture {}: {e}",
-                capture.unwrap_or_default()
-            );
-            return ExitCode::from(2);
+            return super::fail(
+                &format!("probe: --capture {}", capture.unwrap_or_default()),
+                e,
+            )
         }
         None => None,
     };
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
-    let mut summary = Summary::default();
-    // Many targets on a terminal: progress on standard error, results on standard output.
-    let progress = {
-        use std::io::IsTerminal;
-        let known = targets.known_len().unwrap_or(0);
-        (known > 8 && io::stderr().is_terminal()).then(|| {
-            let bar = indicatif::ProgressBar::new(known);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "probing [{bar:40}] {pos}/{len} targets, eta {eta}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            bar
-        })
+    output::catch_interrupt(|| {});
+    // Known when the targets came from arguments or a file; not when they stream from standard input.
+    let known = targets.known_len();
+    let mut out = Stdout::new(&settings.style);
+    let mut summary = Summary {
+        targets: Some(0),
+        ..Summary::default()
     };
+    let mut junit = settings.junit("rdpdiag probe");
+    // Many targets on a terminal: progress on standard error, results on standard output.
+    let progress = (known.unwrap_or(0) > 8 && output::stderr_is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(known.unwrap_or(0));
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "probing [{bar:40}] {pos}/{len} targets, eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
     let mut failed_write = None;
     // Targets that could not be parsed or resolved: one error line each, never a diagnosis.
     let mut unusable = 0u64;
     let mut probed_any = false;
-    runtime.block_on(run(targets, opts, run_opts, |result| {
+    let mut sink = |result: Result<Probed, _>| {
         let probed: Probed = match result {
             Ok(p) => p,
             Err(e) => {
@@ -85,25 +82,69 @@ pub fn run_probe(
         if let Some(bar) = &progress {
             bar.inc(1);
         }
-        let verdict = probed.report.verdict;
-        summary.add_target(verdict, settings.expect.as_ref(), &probed.report.target);
+        summary.add_target(&probed.report, settings.expect.as_ref());
+        if let Some(j) = junit.as_mut() {
+            j.add_target(&probed.report, settings.expect.as_ref());
+        }
         if let (Some(w), Some(addr)) = (capture_out.as_mut(), probed.address) {
             if let Err(e) = w.write_probe(addr, &probed.captures) {
                 failed_write.get_or_insert(format!("--capture: {e}"));
             }
         }
+        if let Some(e) = &probed.report.error {
+            let line = match summary.errors.last() {
+                Some(last) => format!("rdpdiag: probe: {last}"),
+                None => format!("rdpdiag: probe: {}: {e}", probed.report.target),
+            };
+            match &progress {
+                Some(bar) => bar.suspend(|| eprintln!("{line}")),
+                None => eprintln!("{line}"),
+            }
+            return;
+        }
         if settings.quiet {
             return;
         }
-        let written = if settings.json {
-            write_target_json(&probed.report, &mut out)
-        } else {
-            write_target_text(&probed.report, &settings.style, &mut out)
+        let mut write = || {
+            if settings.json {
+                write_target_json(&probed.report, &mut out)
+            } else {
+                write_target_text(&probed.report, &settings.style, &mut out)
+            }
+            .and_then(|()| out.flush())
+        };
+        // The bar steps aside while a result is printed on the same terminal.
+        let written = match &progress {
+            Some(bar) => bar.suspend(write),
+            None => write(),
         };
         if let Err(e) = written {
-            failed_write.get_or_insert(format!("standard output: {e}"));
+            failed_write.get_or_insert(format!("standard output: {}", output::io_error_words(&e)));
         }
-    }));
+    };
+    runtime.block_on(async {
+        tokio::select! {
+            () = run(targets, opts, run_opts, &mut sink) => {}
+            () = async {
+                while !output::interrupted() {
+                    tokio::time::sleep(INTERRUPT_POLL).await;
+                }
+            } => {}
+        }
+    });
+    // Targets still running when Ctrl-C came are dropped (their connections closed) with the runtime.
+    runtime.shutdown_background();
+    if let Some(bar) = &progress {
+        bar.finish_and_clear();
+    }
+    summary.interrupted = output::interrupted();
+    if summary.interrupted {
+        let of = known.map_or_else(String::new, |n| format!(" of {n}"));
+        summary.notes.push(format!(
+            "{}{of} targets probed before the interrupt",
+            summary.judged()
+        ));
+    }
     // Nothing probed, only errors: the error lines say it all.
     let written = if unusable > 0 && !probed_any {
         Ok(())
@@ -112,19 +153,24 @@ pub fn run_probe(
     } else {
         write_summary_text(&summary, &settings.style, &mut out)
     };
-    let _ = written.and_then(|()| out.flush());
+    if let Err(e) = written.and_then(|()| out.flush()) {
+        failed_write.get_or_insert(format!("standard output: {}", output::io_error_words(&e)));
+    }
     if let Some(w) = capture_out {
         if let Err(e) = w.finish() {
             failed_write.get_or_insert(format!("--capture: {e}"));
         }
     }
+    if let Err(e) = settings.write_junit(junit.as_ref()) {
+        failed_write.get_or_insert(e);
+    }
     if let Some(e) = failed_write {
         eprintln!("rdpdiag: probe: {e}");
-        return ExitCode::from(2);
+        return ExitCode::from(exit::TROUBLE.max(summary.exit_code()));
     }
     if unusable > 0 {
         // rdpdiag could not do all of the job: exit 2, after probing what it could.
-        return ExitCode::from(2);
+        return ExitCode::from(exit::TROUBLE.max(summary.exit_code()));
     }
     ExitCode::from(summary.exit_code())
 }

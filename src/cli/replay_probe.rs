@@ -13,7 +13,7 @@ use rdpdiag::report::{
     ConnectionReport, Summary,
 };
 
-use super::probe::ReportSettings;
+use super::output::{self, ReportSettings, Stdout};
 use super::ReportArgs;
 
 fn show_target(
@@ -22,7 +22,7 @@ fn show_target(
     summary: &mut Summary,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    summary.add_target(t.verdict, s.expect.as_ref(), &t.target);
+    summary.add_target(t, s.expect.as_ref());
     match (s.json, s.quiet) {
         (_, true) => Ok(()),
         (true, false) => write_target_json(t, out),
@@ -45,13 +45,14 @@ fn show_connection(
 }
 
 pub(super) fn run(sources: &[Source], opts: ReplayOptions, args: &ReportArgs) -> ExitCode {
-    let settings = super::report_settings(args);
-    let mut summary = Summary::default();
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
+    let settings = ReportSettings::new(args);
+    let mut summary = Summary {
+        targets: Some(0),
+        ..Summary::default()
+    };
+    let mut out = Stdout::new(&settings.style);
     let mut runs = ProbeRuns::new(opts.warn_days);
     let mut written: io::Result<()> = Ok(());
-    let mut failed = false;
     for source in sources {
         let mut sink = |r: ConnectionReport| {
             let shown = match runs.add(r) {
@@ -75,7 +76,7 @@ pub(super) fn run(sources: &[Source], opts: ReplayOptions, args: &ReportArgs) ->
         if let Some(e) = error {
             let _ = out.flush();
             eprintln!("rdpdiag: {e}");
-            failed = true;
+            summary.errors.push(e.to_string());
         }
     }
     summary.notes.extend(runs.notes.iter().cloned());
@@ -94,9 +95,9 @@ pub(super) fn run(sources: &[Source], opts: ReplayOptions, args: &ReportArgs) ->
         })
         .and_then(|()| out.flush());
     match written {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => super::fail("standard output", e),
-        Ok(()) if failed => ExitCode::from(2),
+        // A reader that went away (`| head`) does not turn a failure into a success.
+        Err(_) if out.closed => ExitCode::from(summary.exit_code()),
+        Err(e) => super::fail("standard output", output::io_error_words(&e)),
         Ok(()) => ExitCode::from(summary.exit_code()),
     }
 }

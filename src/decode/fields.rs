@@ -24,6 +24,10 @@ pub(crate) fn report_error(
             };
             writeln!(out, "@{offset}: {what} is cut short: needs {more}")?;
         }
+        // The error names its PDU already ("TLS record: legacy_record_version ..."): say it once.
+        nom::Err::Error(e) | nom::Err::Failure(e) if e.pdu() == what => {
+            writeln!(out, "@{offset}: {e}")?
+        }
         nom::Err::Error(e) | nom::Err::Failure(e) => writeln!(out, "@{offset}: {what}: {e}")?,
     }
     Ok(None)

@@ -3,6 +3,7 @@
 //! connection found by content or port (`flows`) and fed into its own session, then diagnosed.
 
 mod cut;
+mod control;
 pub mod flows;
 pub mod ip;
 pub mod packet;
@@ -13,6 +14,7 @@ pub mod udp;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+pub use control::{Control, LiveStart};
 use flows::{FinishedFlow, FlowOptions, FlowStats, FlowTable};
 use packet::LinkType;
 use pipeline::{Analysis, Reader};
@@ -54,6 +56,8 @@ pub struct ReplayOptions {
     pub duration: Option<Duration>,
     /// Live capture: stop after this many reported connections.
     pub max_connections: Option<u64>,
+    /// A stop flag (Ctrl-C) and a hook for the start of a live capture.
+    pub control: Control,
 }
 
 impl Default for ReplayOptions {
@@ -64,6 +68,7 @@ impl Default for ReplayOptions {
             warn_days: 30,
             duration: None,
             max_connections: None,
+            control: Control::default(),
         }
     }
 }
@@ -306,6 +311,13 @@ fn run<T: pcap::Activated + ?Sized>(
                 }),
             );
         }
+    }
+    if let Source::Live(interface) = source {
+        opts.control.live_started(&LiveStart {
+            interface,
+            link_name: &dlt.get_name().unwrap_or_else(|_| format!("DLT {}", dlt.0)),
+            link_description: &dlt.get_description().unwrap_or_default(),
+        });
     }
     let mut reader = Reader::new(name, link, Progress::new(source), opts.flows.ports.clone());
     let mut analysis = Analysis {

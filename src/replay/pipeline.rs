@@ -298,7 +298,7 @@ impl Analysis<'_> {
                     error = end;
                     break;
                 }
-                if self.stop {
+                if self.stop || self.opts.control.stopped() {
                     break;
                 }
                 let handled = batch.items.last().map_or(0, |(_, _, n)| *n);
@@ -326,7 +326,7 @@ impl Analysis<'_> {
     ) -> Option<ReplayError> {
         let started = Instant::now();
         let mut batch = Batch::default();
-        while !self.stop {
+        while !self.stop && !self.opts.control.stopped() {
             if self.opts.duration.is_some_and(|d| started.elapsed() >= d) {
                 break;
             }

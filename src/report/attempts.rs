@@ -121,6 +121,15 @@ impl Attempts {
         ) else {
             return Vec::new();
         };
+        // The probe's own questions (its cookie says so) are each a connection of their own, asked on
+        // purpose one after another: not a client retrying.
+        let probe_question = entries.iter().any(|e| {
+            matches!(&e.event, Event::ConnectionRequest { cookie: Some(c), .. }
+                if c == crate::diagnose::PROBE_COOKIE)
+        });
+        if probe_question {
+            return Vec::new();
+        }
         let try_ = Try {
             client: client.to_string(),
             start_us: first.at.0,
@@ -217,6 +226,16 @@ mod tests {
 
     /// A connection from `client` at `start_s` offering `requested`, ending refused or established-looking.
     fn report(client: &str, server: &str, start_s: i64, refused: bool) -> ConnectionReport {
+        report_with_cookie(client, server, start_s, refused, None)
+    }
+
+    fn report_with_cookie(
+        client: &str,
+        server: &str,
+        start_s: i64,
+        refused: bool,
+        cookie: Option<&str>,
+    ) -> ConnectionReport {
         let mut s = Session::new();
         let t = Timestamp::from_secs(start_s);
         s.on_transport(t, None, TransportFact::Syn);
@@ -225,7 +244,7 @@ mod tests {
         } else {
             s.on_transport(Timestamp(t.0 + 500), None, TransportFact::Connected);
             let cr = encode_connection_request(&ConnectionRequestSpec {
-                cookie: None,
+                cookie,
                 requested_protocols: Some(SecurityProtocols(3)),
                 flags: NegRequestFlags(0),
                 correlation_id: None,
@@ -296,6 +315,27 @@ mod tests {
         let closed = a.add(&report("10.0.0.7:40000", "10.0.0.8:3389", 200, true));
         assert_eq!(closed.len(), 1);
         assert!(a.open.len() == 1);
+    }
+
+    #[test]
+    fn the_probes_own_questions_are_no_retries() {
+        let mut a = Attempts::new();
+        for (i, port) in (50000..50004).enumerate() {
+            let client = format!("10.0.0.1:{port}");
+            let cookie = Some(crate::diagnose::PROBE_COOKIE);
+            let start = 100 + i64::try_from(i).unwrap();
+            assert!(a
+                .add(&report_with_cookie(&client, S, start, false, cookie))
+                .is_empty());
+        }
+        assert!(a.finish().is_empty());
+        // The same connections from a client with another cookie are one attempt.
+        for (i, port) in (50000..50004).enumerate() {
+            let client = format!("10.0.0.1:{port}");
+            let start = 100 + i64::try_from(i).unwrap();
+            a.add(&report_with_cookie(&client, S, start, false, Some("alice")));
+        }
+        assert_eq!(a.finish().len(), 1);
     }
 
     #[test]

@@ -28,12 +28,41 @@ struct ConnectionJson<'a> {
     outcome: &'static str,
     stage_reached: Stage,
     verdict: Verdict,
-    findings: &'a [Finding],
+    findings: Findings<'a>,
     timeline: &'a [Entry],
     #[serde(skip_serializing_if = "is_zero")]
     dropped_entries: u64,
     client_bytes: u64,
     server_bytes: u64,
+}
+
+/// The findings as the diagnosis made them, or with the checks naming the server's own port.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Findings<'a> {
+    AsMade(&'a [Finding]),
+    ForPort(serde_json::Value),
+}
+
+fn findings_json(r: &ConnectionReport) -> Findings<'_> {
+    let port = super::server_port(r);
+    let findings = &r.diagnosis.findings;
+    let differs = findings.iter().any(|f| {
+        f.host_checks
+            .iter()
+            .chain(std::iter::once(&f.remedy))
+            .any(|t| matches!(super::for_port(t, port), std::borrow::Cow::Owned(_)))
+    });
+    if !differs {
+        return Findings::AsMade(findings);
+    }
+    match serde_json::to_value(findings) {
+        Ok(mut v) => {
+            super::findings_for_port(&mut v, port);
+            Findings::ForPort(v)
+        }
+        Err(_) => Findings::AsMade(findings),
+    }
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -75,7 +104,7 @@ fn connection_json(r: &ConnectionReport) -> ConnectionJson<'_> {
             outcome: outcome_name(r.diagnosis.outcome),
             stage_reached: r.diagnosis.stage_reached,
             verdict: r.diagnosis.verdict_id(),
-            findings: &r.diagnosis.findings,
+            findings: findings_json(r),
             timeline: &r.observation.timeline.entries,
             dropped_entries: r.observation.dropped_entries,
             client_bytes: r.observation.client_bytes,

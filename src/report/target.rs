@@ -105,6 +105,9 @@ pub fn write_target_json(t: &TargetReport, out: &mut dyn Write) -> io::Result<()
         .map(write_connection_json_value)
         .collect::<io::Result<_>>()?;
     if let Some(obj) = value.as_object_mut() {
+        if let Some(findings) = obj.get_mut("findings") {
+            super::findings_for_port(findings, t.address.as_deref().and_then(super::port_of));
+        }
         obj.insert(
             "connections".to_string(),
             serde_json::Value::Array(connections),
@@ -130,13 +133,19 @@ pub fn write_target_text(t: &TargetReport, style: &Style, out: &mut dyn Write) -
         out,
         "target {}{addr}: verdict {}{reach}",
         t.target,
-        style_verdict(t.verdict, style)
+        style.verdict(t.verdict)
     )?;
     if let Some(e) = &t.error {
         writeln!(out, "  {e}")?;
         return writeln!(out);
     }
-    if !t.protocols.is_empty() {
+    if t.verdict == "not-rdp" {
+        // No security-protocol answers to list: what answers there does not speak RDP.
+        writeln!(
+            out,
+            "  not RDP: the service on this port does not answer a Connection Request as an RDP server does"
+        )?;
+    } else if !t.protocols.is_empty() {
         writeln!(out, "  security protocols (NLA {}):", t.nla)?;
         for p in &t.protocols {
             writeln!(out, "    {:<40} {}", p.offer, p.answer)?;
@@ -216,7 +225,13 @@ pub fn write_target_text(t: &TargetReport, style: &Style, out: &mut dyn Write) -
     if !judged.is_empty() {
         writeln!(out, "  for a default Windows client:")?;
         for (n, f) in judged.into_iter().enumerate() {
-            super::text::write_finding(n + 1, f, style, out)?;
+            super::text::write_finding(
+                n + 1,
+                f,
+                t.address.as_deref().and_then(super::port_of),
+                style,
+                out,
+            )?;
         }
     }
     let extra: Vec<&Finding> = t
@@ -231,16 +246,4 @@ pub fn write_target_text(t: &TargetReport, style: &Style, out: &mut dyn Write) -
         }
     }
     writeln!(out)
-}
-
-fn style_verdict(v: Verdict, style: &Style) -> String {
-    if !style.color {
-        return v.to_string();
-    }
-    let code = match v {
-        Verdict::Healthy => "32",
-        Verdict::Incomplete => "33",
-        Verdict::Cause(_) => "31",
-    };
-    format!("\x1b[{code}m{v}\x1b[0m")
 }

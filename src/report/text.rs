@@ -4,42 +4,59 @@
 use std::io::{self, Write};
 
 use super::attempts::Attempt;
-use super::{connection_name, ConnectionReport, Summary};
+use super::{connection_name, for_port, server_port, ConnectionReport, Summary};
 use crate::diagnose::duration_text as ms;
-use crate::diagnose::{Confidence, Finding, Outcome, Severity};
+use crate::diagnose::{Confidence, Finding, Outcome, Severity, Verdict};
 use crate::session::{Entry, Event, Stage, Timeline};
 
 /// How text is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Style {
-    /// ANSI colours (on a terminal, or with `--color always`).
+    /// ANSI colours (on a terminal, or with `--color always`); the command line decides, once, with
+    /// `anstream`'s rules (`NO_COLOR`, `CLICOLOR`, `CLICOLOR_FORCE`, `TERM=dumb`).
     pub color: bool,
     /// Print every timeline entry after the ladder.
     pub timeline: bool,
 }
 
+const RED: anstyle::Style = anstyle::AnsiColor::Red.on_default();
+const GREEN: anstyle::Style = anstyle::AnsiColor::Green.on_default();
+const YELLOW: anstyle::Style = anstyle::AnsiColor::Yellow.on_default();
+const BOLD: anstyle::Style = anstyle::Style::new().bold();
+const DIM: anstyle::Style = anstyle::Style::new().dimmed();
+
 impl Style {
-    fn paint(&self, code: &str, text: &str) -> String {
+    /// `text` in `paint`, when colour is on. Pad before painting: escapes have no width on a terminal
+    /// but count in `format!`'s padding.
+    fn paint(&self, paint: anstyle::Style, text: &str) -> String {
         if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
+            format!("{paint}{text}{paint:#}")
         } else {
             text.to_string()
         }
     }
-    fn red(&self, t: &str) -> String {
-        self.paint("31", t)
+    pub fn red(&self, t: &str) -> String {
+        self.paint(RED, t)
     }
-    fn green(&self, t: &str) -> String {
-        self.paint("32", t)
+    pub fn green(&self, t: &str) -> String {
+        self.paint(GREEN, t)
     }
-    fn yellow(&self, t: &str) -> String {
-        self.paint("33", t)
+    pub fn yellow(&self, t: &str) -> String {
+        self.paint(YELLOW, t)
     }
-    fn bold(&self, t: &str) -> String {
-        self.paint("1", t)
+    pub fn bold(&self, t: &str) -> String {
+        self.paint(BOLD, t)
     }
-    fn dim(&self, t: &str) -> String {
-        self.paint("2", t)
+    pub fn dim(&self, t: &str) -> String {
+        self.paint(DIM, t)
+    }
+    /// A verdict id: green when healthy, yellow when incomplete, red for a cause.
+    pub fn verdict(&self, v: Verdict) -> String {
+        match v {
+            Verdict::Healthy => self.green(v.as_str()),
+            Verdict::Incomplete => self.yellow(v.as_str()),
+            Verdict::Cause(_) => self.red(v.as_str()),
+        }
     }
 }
 
@@ -248,6 +265,7 @@ fn confidence_word(c: Confidence) -> &'static str {
 pub(super) fn write_finding(
     n: usize,
     f: &Finding,
+    port: Option<u16>,
     style: &Style,
     out: &mut dyn Write,
 ) -> io::Result<()> {
@@ -284,9 +302,9 @@ pub(super) fn write_finding(
             e.text
         )?;
     }
-    writeln!(out, "     fix: {}", f.remedy)?;
+    writeln!(out, "     fix: {}", for_port(f.remedy, port))?;
     for c in &f.host_checks {
-        writeln!(out, "     check: {c}")?;
+        writeln!(out, "     check: {}", for_port(c, port))?;
     }
     if !f.lookalikes.is_empty() {
         writeln!(
@@ -346,9 +364,9 @@ pub fn write_connection_text(
             .unwrap_or_default();
         writeln!(
             out,
-            "  {mark} {:<22} {:>9}  {text}",
+            "  {mark} {:<22} {}  {text}",
             stage.label(),
-            style.dim(&t)
+            style.dim(&format!("{t:>9}"))
         )?;
     }
     if d.outcome == Outcome::Established {
@@ -357,10 +375,10 @@ pub fn write_connection_text(
             .unwrap_or_default();
         writeln!(
             out,
-            "  {} {:<22} {:>9}  secure channel up",
+            "  {} {:<22} {}  secure channel up",
             style.green("✓"),
             "established",
-            style.dim(&t)
+            style.dim(&format!("{t:>9}"))
         )?;
     }
     if let Some(close) = tl
@@ -389,19 +407,20 @@ pub fn write_connection_text(
             "  no finding: the observation ended before anything went wrong"
         )?;
     }
+    let port = server_port(r);
     for (n, f) in d.findings.iter().enumerate() {
-        write_finding(n + 1, f, style, out)?;
+        write_finding(n + 1, f, port, style, out)?;
     }
     if style.timeline {
         writeln!(out, "  timeline:")?;
         for (i, e) in tl.entries.iter().enumerate() {
             let dir = e.dir.map_or("    ", |d| d.arrow());
             let packet = e.packet.map(|p| format!("#{p}")).unwrap_or_default();
-            let event = serde_json::to_string(&e.event).unwrap_or_default();
             writeln!(
                 out,
-                "    {i:>3} {:>10} {packet:>6} {dir}  {event}",
-                ms(e.t_us)
+                "    {i:>3} {:>10} {packet:>6} {dir}  {}",
+                ms(e.t_us),
+                event_text(&e.event)
             )?;
         }
     }
@@ -456,13 +475,20 @@ pub fn write_summary_text(s: &Summary, style: &Style, out: &mut dyn Write) -> io
         .iter()
         .map(|(k, n)| format!("{n} {k}"))
         .collect();
-    writeln!(
-        out,
-        "{} {} connection(s): {}",
-        style.bold("summary:"),
-        s.connections,
+    let counted = match s.targets {
+        Some(n) => format!("{n} target(s) ({} connection(s))", s.connections),
+        None => format!("{} connection(s)", s.connections),
+    };
+    let outcomes = if s.judged() == 0 {
+        if s.targets.is_some() {
+            "none probed".to_string()
+        } else {
+            "no RDP connection found".to_string()
+        }
+    } else {
         outcomes.join(", ")
-    )?;
+    };
+    writeln!(out, "{} {counted}: {outcomes}", style.bold("summary:"))?;
     let verdicts: Vec<String> = s
         .by_verdict
         .iter()
@@ -489,6 +515,16 @@ pub fn write_summary_text(s: &Summary, style: &Style, out: &mut dyn Write) -> io
     for note in &s.notes {
         writeln!(out, "  note: {note}")?;
     }
+    for e in &s.errors {
+        writeln!(out, "  {} {e}", style.red("error:"))?;
+    }
+    if s.interrupted {
+        writeln!(
+            out,
+            "  {} by Ctrl-C: what was seen until then",
+            style.yellow("interrupted")
+        )?;
+    }
     if let Some(m) = &s.expect_mismatches {
         if m.is_empty() {
             writeln!(
@@ -503,4 +539,67 @@ pub fn write_summary_text(s: &Summary, style: &Style, out: &mut dyn Write) -> io
         }
     }
     Ok(())
+}
+
+/// A timeline event as one line of text: its name, then its fields as `name=value` (lists in `[..]`,
+/// nested objects in `{..}`, empty and absent values left out). Strings holding spaces, quotes or control
+/// characters are printed quoted and escaped, so wire bytes never reach the terminal raw.
+pub fn event_text(event: &Event) -> String {
+    let value = match serde_json::to_value(event) {
+        Ok(v) => v,
+        Err(e) => return format!("(unprintable event: {e})"),
+    };
+    let Some(fields) = value.as_object() else {
+        return value_text(&value);
+    };
+    let name = fields
+        .get("event")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("event");
+    let rest = fields_text(fields, |k| k != "event");
+    if rest.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name} {rest}")
+    }
+}
+
+fn fields_text(
+    fields: &serde_json::Map<String, serde_json::Value>,
+    keep: impl Fn(&str) -> bool,
+) -> String {
+    fields
+        .iter()
+        .filter(|(k, v)| keep(k) && !is_empty_value(v))
+        .map(|(k, v)| format!("{k}={}", value_text(v)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn is_empty_value(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Null => true,
+        serde_json::Value::Array(a) => a.is_empty(),
+        serde_json::Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
+fn value_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s)
+            if !s.is_empty()
+                && !s
+                    .chars()
+                    .any(|c| c.is_control() || c.is_whitespace() || c == '"') =>
+        {
+            s.clone()
+        }
+        serde_json::Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(value_text).collect::<Vec<_>>().join(",")
+        ),
+        serde_json::Value::Object(fields) => format!("{{{}}}", fields_text(fields, |_| true)),
+        other => other.to_string(),
+    }
 }

@@ -58,9 +58,17 @@ impl ProbeCapture {
 }
 
 /// One connection's packets, facts and data merged in time order.
+///
+/// Only packets the probe knows were on the wire are written: its SYN when the attempt was answered or
+/// waited out (not the kernel's retransmissions, which it cannot see), never an ICMP message. A connect
+/// that the network stack failed leaves no packet: whether its SYN left the host is unknown.
 fn conversation_frames(client: SocketAddr, server: SocketAddr, c: &Capture) -> Vec<Frame> {
     let mut conv = TcpConversation::new(client, server, 0x1000_0000, 0x2000_0000);
     let mut frames = Vec::new();
+    let stack_error = c
+        .facts
+        .iter()
+        .any(|(_, f)| matches!(f, TransportFact::ConnectError { .. }));
     let (mut f, mut s) = (c.facts.iter().peekable(), c.segments.iter().peekable());
     loop {
         let take_fact = match (f.peek(), s.peek()) {
@@ -73,6 +81,7 @@ fn conversation_frames(client: SocketAddr, server: SocketAddr, c: &Capture) -> V
             let Some((t, fact)) = f.next() else { break };
             let t = t.0;
             match fact {
+                TransportFact::Syn if stack_error => {}
                 TransportFact::Syn => frames.push(conv.syn(t)),
                 TransportFact::Connected => {
                     frames.push(conv.syn_ack(t));
@@ -81,10 +90,10 @@ fn conversation_frames(client: SocketAddr, server: SocketAddr, c: &Capture) -> V
                 TransportFact::Refused => frames.push(conv.refused(t)),
                 TransportFact::Fin(dir) => frames.push(conv.fin(t, *dir)),
                 TransportFact::Rst(dir) => frames.push(conv.rst(t, *dir)),
-                TransportFact::IcmpUnreachable {
-                    icmp_type, code, ..
-                } => frames.push(conv.unreachable(t, server.ip(), *icmp_type, *code)),
-                TransportFact::NoAnswer { .. }
+                // The probe sees neither: connect() reports an error, not the message behind it.
+                TransportFact::IcmpUnreachable { .. }
+                | TransportFact::ConnectError { .. }
+                | TransportFact::NoAnswer { .. }
                 | TransportFact::Gap { .. }
                 | TransportFact::CaptureEnd => {}
             }

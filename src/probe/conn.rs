@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
-use crate::session::{Direction, Event, Observation, Session, Timestamp, TransportFact};
+use crate::session::{
+    ConnectError, Direction, Event, Observation, Session, Timestamp, TransportFact,
+};
 
 /// The most bytes the probe reads from one connection; a server that sends more is cut off.
 pub const MAX_READ_BYTES: usize = 1024 * 1024;
@@ -135,8 +137,11 @@ pub enum Connected {
 }
 
 /// Connects to `addr` within `timeout`, recording the transport facts.
+///
+/// `connect()` shows only its result: not the SYNs the kernel sent or retransmitted, nor the ICMP message
+/// behind an error. So the record holds what was seen: the start of the attempt (as the SYN), then the
+/// connection, the refusal, the error as the network stack reported it, or a timeout of the wait.
 pub async fn connect(addr: SocketAddr, timeout: Duration, record: &Shared) -> Connected {
-    let started = Instant::now();
     lock(record).fact(TransportFact::Syn);
     match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
         Ok(Ok(stream)) => {
@@ -153,26 +158,22 @@ pub async fn connect(addr: SocketAddr, timeout: Duration, record: &Shared) -> Co
         Ok(Err(e)) => {
             let fact = match e.kind() {
                 io::ErrorKind::ConnectionRefused => TransportFact::Refused,
-                io::ErrorKind::HostUnreachable | io::ErrorKind::NetworkUnreachable => {
-                    TransportFact::IcmpUnreachable {
-                        icmp_type: 3,
-                        code: u8::from(e.kind() == io::ErrorKind::HostUnreachable),
-                        reporter: format!("the local network stack ({e})"),
-                    }
-                }
-                _ => TransportFact::NoAnswer {
-                    syns: 1,
-                    waited_us: elapsed_us(started),
+                kind => TransportFact::ConnectError {
+                    error: match kind {
+                        io::ErrorKind::HostUnreachable => ConnectError::HostUnreachable,
+                        io::ErrorKind::NetworkUnreachable => ConnectError::NetworkUnreachable,
+                        io::ErrorKind::TimedOut => ConnectError::TimedOut,
+                        _ => ConnectError::Other,
+                    },
+                    os_error: e.to_string(),
                 },
             };
             lock(record).fact(fact);
             Connected::Failed
         }
         Err(_) => {
-            lock(record).fact(TransportFact::NoAnswer {
-                syns: 0,
-                waited_us: elapsed_us(started),
-            });
+            // The probe's own wait ran out: recorded as a timeout, measured from the start of the attempt.
+            lock(record).session.on_timeout(now());
             Connected::Failed
         }
     }

@@ -18,7 +18,7 @@ use super::conn::{
     self, close, connect, hello_answered, lock, read_until, send, x224_answered, Connected, Record,
     Shared,
 };
-use crate::session::{Direction, Event, Observation};
+use crate::session::{ConnectError, Direction, Event, Observation};
 use crate::wire::credssp::{encode_ts_request, parse_ts_request, TsRequest};
 use crate::wire::ntlm::{encode_negotiate, parse_challenge, AvId, NegotiateFlags, NtlmVersion};
 use crate::wire::rdp_neg::SecurityProtocols;
@@ -523,9 +523,22 @@ pub fn version_answer(obs: &Observation, version: ProtocolVersion) -> String {
 
 /// A question's end, in words, when no better answer was seen.
 pub fn answer_words(obs: &Observation, otherwise: &str) -> String {
+    let mut connected = false;
     for e in &obs.timeline.entries {
         let from_server = e.dir == Some(Direction::ServerToClient);
         match &e.event {
+            Event::TcpConnected { .. } => connected = true,
+            // connect()'s view: the error's meaning or the probe's own wait, nothing more.
+            Event::TcpConnectError { error, .. } => {
+                return match error {
+                    ConnectError::HostUnreachable => "host unreachable or prohibited",
+                    ConnectError::NetworkUnreachable => "network unreachable",
+                    ConnectError::TimedOut => "no answer",
+                    ConnectError::Other => "connection attempt failed",
+                }
+                .to_string()
+            }
+            Event::Timeout { .. } if !connected => return "no answer".to_string(),
             Event::TlsAlert { name, .. } if from_server => return format!("alert {name}"),
             Event::NotRdp { looks_like, .. } if from_server => {
                 return format!("not RDP ({looks_like})")

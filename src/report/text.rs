@@ -80,6 +80,8 @@ fn ladder(tl: &Timeline, reached: Stage) -> Vec<(Stage, String)> {
                         | Event::TcpRefused { .. }
                         | Event::TcpNoAnswer { .. }
                         | Event::IcmpUnreachable { .. }
+                        | Event::TcpConnectError { .. }
+                        | Event::Timeout { .. }
                 )
             })
             .map(|e| &e.event)
@@ -97,6 +99,14 @@ fn ladder(tl: &Timeline, reached: Stage) -> Vec<(Stage, String)> {
                     code,
                     reporter,
                 }) => format!("ICMP unreachable {icmp_type}/{code} from {reporter}"),
+                // The probe's view: connect()'s error or its own wait, never a packet it did not see.
+                Some(Event::TcpConnectError { os_error, .. }) => {
+                    format!("connection attempt failed: {os_error}")
+                }
+                Some(Event::Timeout { waited_us }) => format!(
+                    "no answer to the connection attempt within {:.1} s",
+                    *waited_us as f64 / 1e6
+                ),
                 _ => "SYN sent".to_string(),
             },
             Stage::X224Request => {

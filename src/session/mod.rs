@@ -8,7 +8,9 @@ mod tls;
 mod tpkt_stream;
 
 use phase::{next, Phase, Signal};
-pub use timeline::{CertEntry, CertSource, Direction, Entry, Event, Stage, Timeline, Timestamp};
+pub use timeline::{
+    CertEntry, CertSource, ConnectError, Direction, Entry, Event, Stage, Timeline, Timestamp,
+};
 pub use tpkt_stream::cert_entry;
 
 use crate::wire::tls::{looks_like_sslv2_hello, looks_like_tls_record};
@@ -42,6 +44,11 @@ pub enum TransportFact {
         icmp_type: u8,
         code: u8,
         reporter: String,
+    },
+    /// The local network stack failed the connect (probe; no packet seen).
+    ConnectError {
+        error: ConnectError,
+        os_error: String,
     },
     Fin(Direction),
     Rst(Direction),
@@ -295,6 +302,9 @@ impl Session {
                         reporter,
                     },
                 );
+            }
+            TransportFact::ConnectError { error, os_error } => {
+                self.push(None, Event::TcpConnectError { error, os_error });
             }
             TransportFact::Fin(dir) => self.push(Some(dir), Event::Fin),
             TransportFact::Rst(dir) => self.push(Some(dir), Event::Rst),

@@ -23,6 +23,7 @@ use rdpdiag::wire::x224::{
 pub mod scripts;
 #[allow(unused_imports)]
 pub use scripts::*;
+pub mod shadow;
 
 pub const C: Direction = Direction::ClientToServer;
 pub const S: Direction = Direction::ServerToClient;

@@ -151,6 +151,9 @@ async fn nla_required() {
         "FreeRDP reports Windows 7 SP1 whatever it runs on"
     );
     assert_eq!(info.error_code, None);
+    // Its generated certificate is named after the host too (seen through rustls: TLS 1.3 hides it).
+    let chain = serde_json::to_string(&r.certificate).unwrap();
+    assert!(chain.contains(&format!("CN={}", s.host_name)), "{chain}");
     assert!(!ids(&r).contains(&"nla-not-required"), "{:?}", ids(&r));
 }
 

@@ -232,6 +232,40 @@ fn icmp_admin_prohibited_is_reported_as_the_errno_meaning_never_a_code() {
 }
 
 #[test]
+fn a_refusal_is_an_rst_or_an_icmp_port_unreachable_the_probe_cannot_tell_which() {
+    // A firewall's reject with ICMP port unreachable: connect() says ECONNREFUSED, as for an RST.
+    let Some(ns) = netns("tcp dport 3389 reject with icmp type port-unreachable") else {
+        return;
+    };
+    let (r, code, capture) = probe(&ns, "127.0.0.1:3389");
+    assert_eq!(code, Some(1));
+    assert_eq!(r["verdict"], "tcp-refused", "{r:#}");
+    let tl = events(&r);
+    let kinds: Vec<&str> = tl.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["tcp_syn", "tcp_connect_error"],
+        "no tcp_refused (RST) entry: {tl:#?}"
+    );
+    assert_eq!(tl[1]["error"], "refused");
+    let text = texts(&r);
+    assert!(
+        text.contains("an RST or an ICMP port unreachable"),
+        "{text}"
+    );
+    assert_eq!(r["findings"][0]["confidence"], "likely");
+    // The capture holds the SYN that was answered, not an RST or ICMP message the probe did not see.
+    let f = frames(&capture);
+    assert_eq!(f.len(), 1, "the SYN alone");
+    assert!(!is_icmp(&f[0]));
+    assert_eq!(
+        f[0].get(47),
+        Some(&0x02),
+        "a bare SYN (TCP flags at byte 47 of the frame)"
+    );
+}
+
+#[test]
 fn ipv6_without_a_route_is_a_local_network_unreachable() {
     // A fresh namespace has no IPv6 route but ::1's: the documentation prefix is unroutable.
     let Some(ns) = netns("") else {
@@ -274,10 +308,18 @@ mod scripted {
             }
         }
         let d = diagnose(&s.observation(), &Context::default());
+        // The first finding's title and its evidence, in one string.
         let text = d
             .findings
             .first()
-            .map(|f| f.title.clone())
+            .map(|f| {
+                let mut t = f.title.clone();
+                for e in &f.evidence {
+                    t.push_str(" | ");
+                    t.push_str(&e.text);
+                }
+                t
+            })
             .unwrap_or_default();
         (d.verdict_id(), text)
     }
@@ -287,7 +329,7 @@ mod scripted {
         let (v, text) = verdict_and_text(&[(0, Some(TransportFact::Syn)), (3_001_000, None)]);
         assert_eq!(v, "tcp-filtered");
         assert!(
-            text.ends_with("no answer to the connection attempt within 3.0 s"),
+            text.ends_with("| no answer to the connection attempt within 3.0 s"),
             "{text}"
         );
     }
@@ -295,6 +337,11 @@ mod scripted {
     #[test]
     fn connect_errors() {
         for (error, verdict, words) in [
+            (
+                ConnectError::Refused,
+                "tcp-refused",
+                "an RST or an ICMP port unreachable",
+            ),
             (
                 ConnectError::HostUnreachable,
                 "tcp-unreachable",

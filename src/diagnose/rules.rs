@@ -88,6 +88,26 @@ fn closing_words(c: &Closing) -> &'static str {
 // ---- transport ----
 
 fn tcp_refused(f: &Facts<'_>) -> Option<Hit> {
+    // The probe's connect() is refused after an RST or an ICMP port unreachable: it cannot say which.
+    if let Some((i, e)) = f.first(|e| {
+        matches!(
+            e,
+            Event::TcpConnectError {
+                error: ConnectError::Refused,
+                ..
+            }
+        )
+    }) {
+        let Event::TcpConnectError { os_error, .. } = &e.event else {
+            return None;
+        };
+        let text = format!("connection refused, reported by the network stack: an RST or an ICMP port unreachable answered the connection attempt ({os_error})");
+        return Hit::new(
+            Confidence::Likely,
+            "the connection attempt was refused",
+            vec![(i, text)],
+        );
+    }
     let (i, e) = f.first(|e| matches!(e, Event::TcpRefused { .. }))?;
     let rtt = match e.event {
         Event::TcpRefused { rtt_us: Some(us) } => format!(" {} after the SYN", ms(us)),

@@ -6,7 +6,7 @@ use std::io::{self, BufWriter};
 use std::net::SocketAddr;
 
 use crate::capture::{Frame, PcapWriter, TcpConversation};
-use crate::session::{Direction, TransportFact};
+use crate::session::{ConnectError, Direction, TransportFact};
 
 use super::Capture;
 
@@ -36,17 +36,12 @@ pub fn open_probe_capture(path: &str) -> io::Result<ProbeCapture> {
 impl ProbeCapture {
     /// Writes every question's connection to `server`.
     pub fn write_probe(&mut self, server: SocketAddr, captures: &[Capture]) -> io::Result<()> {
-        for (n, c) in captures.iter().enumerate() {
-            let client = c.local.unwrap_or_else(|| {
-                let ip = if server.is_ipv4() {
-                    std::net::IpAddr::from([127, 0, 0, 1])
-                } else {
-                    std::net::IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1])
-                };
-                SocketAddr::new(ip, 40_000u16.wrapping_add(u16::try_from(n).unwrap_or(0)))
-            });
-            self.writer
-                .frames(&conversation_frames(client, server, c))?;
+        for c in captures {
+            // A connection whose client address is unknown is left out rather than given a made-up one.
+            if let Some(client) = c.local {
+                self.writer
+                    .frames(&conversation_frames(client, server, c))?;
+            }
         }
         Ok(())
     }
@@ -59,16 +54,20 @@ impl ProbeCapture {
 
 /// One connection's packets, facts and data merged in time order.
 ///
-/// Only packets the probe knows were on the wire are written: its SYN when the attempt was answered or
-/// waited out (not the kernel's retransmissions, which it cannot see), never an ICMP message. A connect
-/// that the network stack failed leaves no packet: whether its SYN left the host is unknown.
+/// Only packets the probe knows were on the wire are written: its SYN when the attempt was answered,
+/// refused or waited out (not the kernel's retransmissions, which it cannot see), never the RST or ICMP
+/// message behind a refusal or an error (the stack does not say which it was). After another error of the
+/// network stack no packet is written: whether its SYN left the host is unknown.
 fn conversation_frames(client: SocketAddr, server: SocketAddr, c: &Capture) -> Vec<Frame> {
     let mut conv = TcpConversation::new(client, server, 0x1000_0000, 0x2000_0000);
     let mut frames = Vec::new();
-    let stack_error = c
-        .facts
-        .iter()
-        .any(|(_, f)| matches!(f, TransportFact::ConnectError { .. }));
+    // A refusal answered a SYN; after any other error of the stack, whether a SYN left is unknown.
+    let stack_error = c.facts.iter().any(|(_, f)| {
+        matches!(
+            f,
+            TransportFact::ConnectError { error, .. } if *error != ConnectError::Refused
+        )
+    });
     let (mut f, mut s) = (c.facts.iter().peekable(), c.segments.iter().peekable());
     loop {
         let take_fact = match (f.peek(), s.peek()) {

@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 
 use crate::session::{
     ConnectError, Direction, Event, Observation, Session, Timestamp, TransportFact,
@@ -142,8 +142,19 @@ pub enum Connected {
 /// behind an error. So the record holds what was seen: the start of the attempt (as the SYN), then the
 /// connection, the refusal, the error as the network stack reported it, or a timeout of the wait.
 pub async fn connect(addr: SocketAddr, timeout: Duration, record: &Shared) -> Connected {
-    lock(record).fact(TransportFact::Syn);
-    match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+    let socket = bound_socket(addr).await;
+    {
+        let mut rec = lock(record);
+        rec.local = socket.as_ref().and_then(|s| s.local_addr().ok());
+        rec.fact(TransportFact::Syn);
+    }
+    let attempt = async {
+        match socket {
+            Some(s) => s.connect(addr).await,
+            None => TcpStream::connect(addr).await,
+        }
+    };
+    match tokio::time::timeout(timeout, attempt).await {
         Ok(Ok(stream)) => {
             let _ = stream.set_nodelay(true);
             let mut rec = lock(record);
@@ -156,17 +167,17 @@ pub async fn connect(addr: SocketAddr, timeout: Duration, record: &Shared) -> Co
             })
         }
         Ok(Err(e)) => {
-            let fact = match e.kind() {
-                io::ErrorKind::ConnectionRefused => TransportFact::Refused,
-                kind => TransportFact::ConnectError {
-                    error: match kind {
-                        io::ErrorKind::HostUnreachable => ConnectError::HostUnreachable,
-                        io::ErrorKind::NetworkUnreachable => ConnectError::NetworkUnreachable,
-                        io::ErrorKind::TimedOut => ConnectError::TimedOut,
-                        _ => ConnectError::Other,
-                    },
-                    os_error: e.to_string(),
-                },
+            // Even a refusal is the stack's word: ECONNREFUSED follows an RST or an ICMP port unreachable.
+            let error = match e.kind() {
+                io::ErrorKind::ConnectionRefused => ConnectError::Refused,
+                io::ErrorKind::HostUnreachable => ConnectError::HostUnreachable,
+                io::ErrorKind::NetworkUnreachable => ConnectError::NetworkUnreachable,
+                io::ErrorKind::TimedOut => ConnectError::TimedOut,
+                _ => ConnectError::Other,
+            };
+            let fact = TransportFact::ConnectError {
+                error,
+                os_error: e.to_string(),
             };
             lock(record).fact(fact);
             Connected::Failed
@@ -177,6 +188,31 @@ pub async fn connect(addr: SocketAddr, timeout: Duration, record: &Shared) -> Co
             Connected::Failed
         }
     }
+}
+
+/// A TCP socket bound, before it connects, to the source address the kernel's route to `addr` chooses and
+/// a port of its own: so that a connection that never comes up (refused, silent) still has its real
+/// client address for the report and `--capture`. The route is looked up with an unconnected UDP socket's
+/// `connect()`, which sends nothing. `None` when there is no route or the bind fails (then `connect()`
+/// picks the address itself, and a failed connection's client address stays unknown).
+async fn bound_socket(addr: SocketAddr) -> Option<TcpSocket> {
+    let any: SocketAddr = if addr.is_ipv4() {
+        (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let route = tokio::net::UdpSocket::bind(any).await.ok()?;
+    route.connect(addr).await.ok()?;
+    let source = SocketAddr::new(route.local_addr().ok()?.ip(), 0);
+    drop(route);
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()
+    } else {
+        TcpSocket::new_v6()
+    }
+    .ok()?;
+    socket.bind(source).ok()?;
+    Some(socket)
 }
 
 pub fn elapsed_us(since: Instant) -> i64 {
@@ -231,10 +267,11 @@ pub async fn send<S: AsyncWrite + Unpin>(stream: &mut S, bytes: &[u8], step: Dur
     )
 }
 
-/// Closes our side (FIN), recorded.
+/// Closes our side (FIN), recorded when the shutdown succeeded (a connection already reset sends none).
 pub async fn close<S: AsyncWrite + Unpin>(stream: &mut S, record: &Shared) {
-    let _ = tokio::time::timeout(Duration::from_millis(200), stream.shutdown()).await;
-    lock(record).fact(TransportFact::Fin(Direction::ClientToServer));
+    if let Ok(Ok(())) = tokio::time::timeout(Duration::from_millis(200), stream.shutdown()).await {
+        lock(record).fact(TransportFact::Fin(Direction::ClientToServer));
+    }
 }
 
 /// True when the server's answer to the Connection Request is in (confirm, failure, disconnect, or junk).

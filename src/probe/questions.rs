@@ -269,10 +269,14 @@ pub async fn ask_default(addr: SocketAddr, sni: Option<&str>, t: Timing) -> Defa
                             path.reached = Some("credssp");
                         }
                     }
-                    let _ = tokio::time::timeout(Duration::from_millis(200), tls.shutdown()).await;
-                    lock(&record).fact(crate::session::TransportFact::Fin(
-                        Direction::ClientToServer,
-                    ));
+                    // close_notify, then our FIN: recorded only when the shutdown went through.
+                    if let Ok(Ok(())) =
+                        tokio::time::timeout(Duration::from_millis(200), tls.shutdown()).await
+                    {
+                        lock(&record).fact(crate::session::TransportFact::Fin(
+                            Direction::ClientToServer,
+                        ));
+                    }
                 }
             }
             path.chain = chain.lock().map(|c| c.clone()).unwrap_or_default();
@@ -531,6 +535,7 @@ pub fn answer_words(obs: &Observation, otherwise: &str) -> String {
             // connect()'s view: the error's meaning or the probe's own wait, nothing more.
             Event::TcpConnectError { error, .. } => {
                 return match error {
+                    ConnectError::Refused => "refused",
                     ConnectError::HostUnreachable => "host unreachable or prohibited",
                     ConnectError::NetworkUnreachable => "network unreachable",
                     ConnectError::TimedOut => "no answer",

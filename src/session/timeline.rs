@@ -122,6 +122,9 @@ pub enum CertSource {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectError {
+    /// `ECONNREFUSED`: an RST answered the SYN, or an ICMP port unreachable (a firewall's reject) reached
+    /// the stack; it does not say which.
+    Refused,
     /// `EHOSTUNREACH`: an ICMP host unreachable or administratively prohibited (any code) reached the
     /// stack, or a local route or neighbour lookup failed.
     HostUnreachable,

@@ -90,6 +90,10 @@ impl AsyncRead for Tee {
                 rec.bytes_read = rec.bytes_read.saturating_add(new.len());
                 rec.bytes(Direction::ServerToClient, new);
                 if rec.bytes_read > MAX_READ_BYTES {
+                    rec.session.on_limit(
+                        now(),
+                        format!("the probe reads at most {MAX_READ_BYTES} bytes of one connection"),
+                    );
                     return Poll::Ready(Err(io::Error::other(
                         "the server sent more than the probe reads",
                     )));

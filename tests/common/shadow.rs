@@ -174,7 +174,15 @@ impl Shadow {
             server: None,
             xvfb: None,
         };
-        let own_uts = is_root() && installed("unshare") && installed("hostname");
+        // A UTS namespace needs root and a kernel/container that allows it: tried, not assumed.
+        let own_uts = is_root()
+            && installed("hostname")
+            && Command::new("unshare")
+                .args(["-u", "true"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
         shadow.host_name = if own_uts {
             SHADOW_HOST.to_string()
         } else {

@@ -60,7 +60,22 @@ impl Drop for Shadow {
     }
 }
 
+/// Stops a process we started, by its PID: SIGTERM first (Xvfb then removes its lock file and socket),
+/// SIGKILL if it is still there after a second.
 fn stop(mut child: Child) {
+    if let Ok(None) = child.try_wait() {
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .stderr(Stdio::null())
+            .status();
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(1) {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
     let _ = child.kill();
     let _ = child.wait();
 }

@@ -213,6 +213,10 @@ fn icmp_admin_prohibited_is_reported_as_the_errno_meaning_never_a_code() {
         .unwrap_or_else(|| panic!("{tl:#?}"));
     assert_eq!(failed["error"], "host_unreachable");
     assert!(
+        tl.iter().all(|e| e["event"] != "tcp_syn"),
+        "whether a SYN left is not known: {tl:#?}"
+    );
+    assert!(
         tl.iter().all(|e| e["event"] != "icmp_unreachable"),
         "the probe saw no ICMP message: {tl:#?}"
     );
@@ -279,6 +283,12 @@ fn ipv6_without_a_route_is_a_local_network_unreachable() {
         .find(|e| e["event"] == "tcp_connect_error")
         .unwrap_or_else(|| panic!("{tl:#?}"));
     assert_eq!(failed["error"], "network_unreachable");
+    let kinds: Vec<&str> = tl.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["tcp_connect_error"],
+        "no SYN left the host: {tl:#?}"
+    );
     assert!(
         tl.iter().all(|e| e["event"] != "timeout"
             && e["event"] != "tcp_no_answer"

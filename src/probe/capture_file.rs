@@ -61,11 +61,13 @@ impl ProbeCapture {
 fn conversation_frames(client: SocketAddr, server: SocketAddr, c: &Capture) -> Vec<Frame> {
     let mut conv = TcpConversation::new(client, server, 0x1000_0000, 0x2000_0000);
     let mut frames = Vec::new();
-    // A refusal answered a SYN; after any other error of the stack, whether a SYN left is unknown.
+    // A refusal answered a SYN, a stack timeout retransmitted one; after another error of the stack,
+    // whether a SYN left is unknown (the probe records none then; this guards the file all the same).
     let stack_error = c.facts.iter().any(|(_, f)| {
         matches!(
             f,
-            TransportFact::ConnectError { error, .. } if *error != ConnectError::Refused
+            TransportFact::ConnectError { error, .. }
+                if !matches!(error, ConnectError::Refused | ConnectError::TimedOut)
         )
     });
     let (mut f, mut s) = (c.facts.iter().peekable(), c.segments.iter().peekable());

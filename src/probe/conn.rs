@@ -53,7 +53,11 @@ impl Record {
     }
 
     pub fn fact(&mut self, fact: TransportFact) {
-        let at = now();
+        self.fact_at(now(), fact);
+    }
+
+    /// A fact known only later, dated when it happened (not before the last recorded one).
+    pub fn fact_at(&mut self, at: Timestamp, fact: TransportFact) {
         self.facts.push((at, fact.clone()));
         self.session.on_transport(at, None, fact);
     }
@@ -143,15 +147,14 @@ pub enum Connected {
 /// Connects to `addr` within `timeout`, recording the transport facts.
 ///
 /// `connect()` shows only its result: not the SYNs the kernel sent or retransmitted, nor the ICMP message
-/// behind an error. So the record holds what was seen: the start of the attempt (as the SYN), then the
-/// connection, the refusal, the error as the network stack reported it, or a timeout of the wait.
+/// behind an error. So the record holds what was seen: the SYN (dated at the start of the attempt) only
+/// where the result proves one was sent (connected, refused, timed out), then the connection, the
+/// refusal, the error as the network stack reported it, or a timeout of the wait. After an unreachable
+/// error no SYN is recorded: the stack may have failed before sending one.
 pub async fn connect(addr: SocketAddr, timeout: Duration, record: &Shared) -> Connected {
     let socket = bound_socket(addr).await;
-    {
-        let mut rec = lock(record);
-        rec.local = socket.as_ref().and_then(|s| s.local_addr().ok());
-        rec.fact(TransportFact::Syn);
-    }
+    lock(record).local = socket.as_ref().and_then(|s| s.local_addr().ok());
+    let started = now();
     let attempt = async {
         match socket {
             Some(s) => s.connect(addr).await,
@@ -163,6 +166,7 @@ pub async fn connect(addr: SocketAddr, timeout: Duration, record: &Shared) -> Co
             let _ = stream.set_nodelay(true);
             let mut rec = lock(record);
             rec.local = stream.local_addr().ok();
+            rec.fact_at(started, TransportFact::Syn);
             rec.fact(TransportFact::Connected);
             drop(rec);
             Connected::Up(Tee {
@@ -179,16 +183,21 @@ pub async fn connect(addr: SocketAddr, timeout: Duration, record: &Shared) -> Co
                 io::ErrorKind::TimedOut => ConnectError::TimedOut,
                 _ => ConnectError::Other,
             };
-            let fact = TransportFact::ConnectError {
+            let mut rec = lock(record);
+            if matches!(error, ConnectError::Refused | ConnectError::TimedOut) {
+                rec.fact_at(started, TransportFact::Syn);
+            }
+            rec.fact(TransportFact::ConnectError {
                 error,
                 os_error: e.to_string(),
-            };
-            lock(record).fact(fact);
+            });
             Connected::Failed
         }
         Err(_) => {
             // The probe's own wait ran out: recorded as a timeout, measured from the start of the attempt.
-            lock(record).session.on_timeout(now());
+            let mut rec = lock(record);
+            rec.fact_at(started, TransportFact::Syn);
+            rec.session.on_timeout(now());
             Connected::Failed
         }
     }

@@ -609,5 +609,138 @@ fn every_recorded_capture_is_checked_here() {
         let len = std::fs::metadata(format!("{dir}/{p}")).unwrap().len();
         assert!(len < 200_000, "{p} is {len} bytes");
     }
-    assert_eq!(pcaps.len(), 22);
+    assert_eq!(pcaps.len(), 28);
+}
+
+/// The captures of FreeRDP's shadow server (`freerdp-shadow-cli`, a real CredSSP/NTLM server) with the
+/// FreeRDP client, `shadow-*` in `fixtures/recorded/` (scenarios 15-19 of `record.sh`).
+mod shadow {
+    use super::{event, events, finding, ids, one, requested_selected, SSL};
+
+    const HYBRID: u64 = 2;
+    const SSL_HYBRID: u64 = 3;
+
+    /// The sizes of the TLS application-data flights after the handshake, with their direction.
+    fn flights(c: &serde_json::Value) -> Vec<(String, u64)> {
+        events(c, "tls_application_data")
+            .iter()
+            .map(|e| {
+                (
+                    e["dir"].as_str().unwrap().to_string(),
+                    e["bytes"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn nla_with_the_right_password() {
+        let c = one("shadow-nla-success.pcap", "healthy", "established");
+        assert!(ids(&c).is_empty(), "{:?}", ids(&c));
+        assert_eq!(requested_selected(&c), (SSL_HYBRID.into(), HYBRID.into()));
+        // CredSSP inside TLS: NEGOTIATE, CHALLENGE, AUTHENTICATE, the server's pubKeyAuth, the client's
+        // credentials (after the server's TLS 1.3 session tickets).
+        let dirs: Vec<String> = flights(&c).into_iter().map(|(d, _)| d).collect();
+        assert_eq!(
+            dirs,
+            [
+                "server_to_client",
+                "client_to_server",
+                "server_to_client",
+                "client_to_server",
+                "server_to_client",
+                "client_to_server"
+            ]
+        );
+        assert_eq!(events(&c, "established").len(), 1);
+    }
+
+    #[test]
+    fn nla_with_a_wrong_password_is_nla_auth_failed() {
+        let c = one(
+            "shadow-nla-wrong-password.pcap",
+            "nla-auth-failed",
+            "cred_ssp",
+        );
+        assert_eq!(requested_selected(&c), (SSL_HYBRID.into(), HYBRID.into()));
+        // The client's NEGOTIATE and AUTHENTICATE got a CHALLENGE and then, instead of pubKeyAuth, an
+        // alert and the server's FIN.
+        let f = flights(&c);
+        let client: Vec<u64> = f
+            .iter()
+            .filter(|(d, _)| d == "client_to_server")
+            .map(|(_, b)| *b)
+            .collect();
+        assert_eq!(client.len(), 2, "NEGOTIATE, AUTHENTICATE: {f:?}");
+        assert!(
+            client[1] > client[0],
+            "the AUTHENTICATE is the larger: {f:?}"
+        );
+        let alert = &events(&c, "tls_encrypted_alert")[0];
+        assert_eq!(alert["dir"], "server_to_client");
+        assert_eq!(alert["stage"], "cred_ssp");
+        let fin = events(&c, "fin");
+        assert_eq!(fin[0]["dir"], "server_to_client");
+        // The evidence: the CredSSP flights before the close, and the server's answer to the AUTHENTICATE.
+        let evidence = finding(&c, "nla-auth-failed")["evidence"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let texts: Vec<&str> = evidence
+            .iter()
+            .map(|e| e["text"].as_str().unwrap())
+            .collect();
+        assert!(
+            texts.iter().any(|t| t.contains("CredSSP began")),
+            "{texts:?}"
+        );
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.contains("after the client's authentication")),
+            "{texts:?}"
+        );
+        assert_eq!(finding(&c, "nla-auth-failed")["confidence"], "likely");
+    }
+
+    #[test]
+    fn nla_required_and_a_tls_client_is_failure_5() {
+        let c = one(
+            "shadow-nla-client-tls.pcap",
+            "neg-hybrid-required",
+            "negotiation",
+        );
+        let failure = event(&c, "negotiation_failure");
+        assert_eq!(failure["failure_code"], 5);
+        assert_eq!(failure["name"], "HYBRID_REQUIRED_BY_SERVER");
+        assert_eq!(event(&c, "connection_request")["requested_protocols"], SSL);
+    }
+
+    #[test]
+    fn tls_only_server() {
+        let c = one("shadow-tls-only.pcap", "healthy", "established");
+        assert_eq!(ids(&c), ["nla-not-required"]);
+        assert_eq!(requested_selected(&c), (SSL.into(), SSL.into()));
+        assert_eq!(event(&c, "tls_server_hello")["version_name"], "TLS 1.3");
+    }
+
+    /// Standard RDP security: FreeRDP's server (as recorded) answers with ENCRYPTION_METHOD_NONE and level
+    /// NONE, and refuses a client asking for TLS with failure code 2.
+    #[test]
+    fn rdp_only_server() {
+        let c = one("shadow-rdp-only.pcap", "healthy", "established");
+        let mcs = event(&c, "mcs_connect_response");
+        assert_eq!(mcs["encryption_method_name"], "ENCRYPTION_METHOD_NONE");
+        assert_eq!(mcs["encryption_level_name"], "ENCRYPTION_LEVEL_NONE");
+        assert!(events(&c, "tls_client_hello").is_empty());
+
+        let c = one(
+            "shadow-rdp-only-client-tls.pcap",
+            "neg-ssl-not-allowed",
+            "negotiation",
+        );
+        let failure = event(&c, "negotiation_failure");
+        assert_eq!(failure["failure_code"], 2);
+        assert_eq!(failure["name"], "SSL_NOT_ALLOWED_BY_SERVER");
+    }
 }

@@ -267,6 +267,7 @@ fn carries_data(event: &Event) -> bool {
             | Event::TcpRefused { .. }
             | Event::TcpNoAnswer { .. }
             | Event::IcmpUnreachable { .. }
+            | Event::TcpConnectError { .. }
             | Event::Fin
             | Event::Rst
             | Event::CaptureGap { .. }

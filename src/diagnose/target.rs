@@ -5,7 +5,7 @@
 //! a live probe and the replay of its `--capture` name the same facts.
 
 use super::{CauseId, Confidence, Diagnosis, Finding, Severity, Verdict};
-use crate::session::{Direction, Event, Observation, Stage};
+use crate::session::{ConnectError, Direction, Event, Observation, Stage};
 use crate::wire::rdp_neg::SecurityProtocols;
 use crate::wire::tls::{CipherSuite, ProtocolVersion};
 
@@ -121,9 +121,23 @@ pub fn selected(obs: &Observation) -> Option<SecurityProtocols> {
 
 /// A question's end, in words, when no better answer was seen.
 fn answer_words(obs: &Observation, otherwise: &str) -> String {
+    let mut connected = false;
     for e in &obs.timeline.entries {
         let from_server = e.dir == Some(Direction::ServerToClient);
         match &e.event {
+            Event::TcpConnected { .. } => connected = true,
+            // connect()'s view: the error's meaning or the probe's own wait, nothing more.
+            Event::TcpConnectError { error, .. } => {
+                return match error {
+                    ConnectError::Refused => "refused",
+                    ConnectError::HostUnreachable => "host unreachable or prohibited",
+                    ConnectError::NetworkUnreachable => "network unreachable",
+                    ConnectError::TimedOut => "no answer",
+                    ConnectError::Other => "connection attempt failed",
+                }
+                .to_string()
+            }
+            Event::Timeout { .. } if !connected => return "no answer".to_string(),
             Event::TlsAlert { name, .. } if from_server => return format!("alert {name}"),
             Event::NotRdp { looks_like, .. } if from_server => {
                 return format!("not RDP ({looks_like})")

@@ -6,7 +6,7 @@ use std::io::{self, BufWriter};
 use std::net::SocketAddr;
 
 use crate::capture::{Frame, PcapWriter, TcpConversation};
-use crate::session::{Direction, TransportFact};
+use crate::session::{ConnectError, Direction, TransportFact};
 
 use super::Capture;
 
@@ -36,17 +36,12 @@ pub fn open_probe_capture(path: &str) -> io::Result<ProbeCapture> {
 impl ProbeCapture {
     /// Writes every question's connection to `server`.
     pub fn write_probe(&mut self, server: SocketAddr, captures: &[Capture]) -> io::Result<()> {
-        for (n, c) in captures.iter().enumerate() {
-            let client = c.local.unwrap_or_else(|| {
-                let ip = if server.is_ipv4() {
-                    std::net::IpAddr::from([127, 0, 0, 1])
-                } else {
-                    std::net::IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1])
-                };
-                SocketAddr::new(ip, 40_000u16.wrapping_add(u16::try_from(n).unwrap_or(0)))
-            });
-            self.writer
-                .frames(&conversation_frames(client, server, c))?;
+        for c in captures {
+            // A connection whose client address is unknown is left out rather than given a made-up one.
+            if let Some(client) = c.local {
+                self.writer
+                    .frames(&conversation_frames(client, server, c))?;
+            }
         }
         Ok(())
     }
@@ -58,9 +53,23 @@ impl ProbeCapture {
 }
 
 /// One connection's packets, facts and data merged in time order.
+///
+/// Only packets the probe knows were on the wire are written: its SYN when the attempt was answered,
+/// refused or waited out (not the kernel's retransmissions, which it cannot see), never the RST or ICMP
+/// message behind a refusal or an error (the stack does not say which it was). After another error of the
+/// network stack no packet is written: whether its SYN left the host is unknown.
 fn conversation_frames(client: SocketAddr, server: SocketAddr, c: &Capture) -> Vec<Frame> {
     let mut conv = TcpConversation::new(client, server, 0x1000_0000, 0x2000_0000);
     let mut frames = Vec::new();
+    // A refusal answered a SYN, a stack timeout retransmitted one; after another error of the stack,
+    // whether a SYN left is unknown (the probe records none then; this guards the file all the same).
+    let stack_error = c.facts.iter().any(|(_, f)| {
+        matches!(
+            f,
+            TransportFact::ConnectError { error, .. }
+                if !matches!(error, ConnectError::Refused | ConnectError::TimedOut)
+        )
+    });
     let (mut f, mut s) = (c.facts.iter().peekable(), c.segments.iter().peekable());
     loop {
         let take_fact = match (f.peek(), s.peek()) {
@@ -73,6 +82,7 @@ fn conversation_frames(client: SocketAddr, server: SocketAddr, c: &Capture) -> V
             let Some((t, fact)) = f.next() else { break };
             let t = t.0;
             match fact {
+                TransportFact::Syn if stack_error => {}
                 TransportFact::Syn => frames.push(conv.syn(t)),
                 TransportFact::Connected => {
                     frames.push(conv.syn_ack(t));
@@ -81,10 +91,10 @@ fn conversation_frames(client: SocketAddr, server: SocketAddr, c: &Capture) -> V
                 TransportFact::Refused => frames.push(conv.refused(t)),
                 TransportFact::Fin(dir) => frames.push(conv.fin(t, *dir)),
                 TransportFact::Rst(dir) => frames.push(conv.rst(t, *dir)),
-                TransportFact::IcmpUnreachable {
-                    icmp_type, code, ..
-                } => frames.push(conv.unreachable(t, server.ip(), *icmp_type, *code)),
-                TransportFact::NoAnswer { .. }
+                // The probe sees neither: connect() reports an error, not the message behind it.
+                TransportFact::IcmpUnreachable { .. }
+                | TransportFact::ConnectError { .. }
+                | TransportFact::NoAnswer { .. }
                 | TransportFact::Gap { .. }
                 | TransportFact::CaptureEnd => {}
             }

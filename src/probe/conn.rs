@@ -10,9 +10,11 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 
-use crate::session::{Direction, Event, Observation, Session, Timestamp, TransportFact};
+use crate::session::{
+    ConnectError, Direction, Event, Observation, Session, Timestamp, TransportFact,
+};
 
 /// The most bytes the probe reads from one connection; a server that sends more is cut off.
 pub const MAX_READ_BYTES: usize = 1024 * 1024;
@@ -51,7 +53,11 @@ impl Record {
     }
 
     pub fn fact(&mut self, fact: TransportFact) {
-        let at = now();
+        self.fact_at(now(), fact);
+    }
+
+    /// A fact known only later, dated when it happened (not before the last recorded one).
+    pub fn fact_at(&mut self, at: Timestamp, fact: TransportFact) {
         self.facts.push((at, fact.clone()));
         self.session.on_transport(at, None, fact);
     }
@@ -88,6 +94,10 @@ impl AsyncRead for Tee {
                 rec.bytes_read = rec.bytes_read.saturating_add(new.len());
                 rec.bytes(Direction::ServerToClient, new);
                 if rec.bytes_read > MAX_READ_BYTES {
+                    rec.session.on_limit(
+                        now(),
+                        format!("the probe reads at most {MAX_READ_BYTES} bytes of one connection"),
+                    );
                     return Poll::Ready(Err(io::Error::other(
                         "the server sent more than the probe reads",
                     )));
@@ -135,15 +145,29 @@ pub enum Connected {
 }
 
 /// Connects to `addr` within `timeout`, recording the transport facts.
+///
+/// `connect()` shows only its result: not the SYNs the kernel sent or retransmitted, nor the ICMP message
+/// behind an error. So the record holds what was seen: the SYN (dated at the start of the attempt) only
+/// where the result proves one was sent (connected, refused, timed out), then the connection, the
+/// refusal, the error as the network stack reported it, or a timeout of the wait. After an unreachable
+/// error no SYN is recorded: the stack may have failed before sending one.
 pub async fn connect(addr: SocketAddr, timeout: Duration, record: &Shared) -> Connected {
     super::pace::admit().await;
-    let started = Instant::now();
-    lock(record).fact(TransportFact::Syn);
-    match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+    let socket = bound_socket(addr).await;
+    lock(record).local = socket.as_ref().and_then(|s| s.local_addr().ok());
+    let started = now();
+    let attempt = async {
+        match socket {
+            Some(s) => s.connect(addr).await,
+            None => TcpStream::connect(addr).await,
+        }
+    };
+    match tokio::time::timeout(timeout, attempt).await {
         Ok(Ok(stream)) => {
             let _ = stream.set_nodelay(true);
             let mut rec = lock(record);
             rec.local = stream.local_addr().ok();
+            rec.fact_at(started, TransportFact::Syn);
             rec.fact(TransportFact::Connected);
             drop(rec);
             Connected::Up(Tee {
@@ -152,31 +176,57 @@ pub async fn connect(addr: SocketAddr, timeout: Duration, record: &Shared) -> Co
             })
         }
         Ok(Err(e)) => {
-            let fact = match e.kind() {
-                io::ErrorKind::ConnectionRefused => TransportFact::Refused,
-                io::ErrorKind::HostUnreachable | io::ErrorKind::NetworkUnreachable => {
-                    TransportFact::IcmpUnreachable {
-                        icmp_type: 3,
-                        code: u8::from(e.kind() == io::ErrorKind::HostUnreachable),
-                        reporter: format!("the local network stack ({e})"),
-                    }
-                }
-                _ => TransportFact::NoAnswer {
-                    syns: 1,
-                    waited_us: elapsed_us(started),
-                },
+            // Even a refusal is the stack's word: ECONNREFUSED follows an RST or an ICMP port unreachable.
+            let error = match e.kind() {
+                io::ErrorKind::ConnectionRefused => ConnectError::Refused,
+                io::ErrorKind::HostUnreachable => ConnectError::HostUnreachable,
+                io::ErrorKind::NetworkUnreachable => ConnectError::NetworkUnreachable,
+                io::ErrorKind::TimedOut => ConnectError::TimedOut,
+                _ => ConnectError::Other,
             };
-            lock(record).fact(fact);
-            Connected::Failed
-        }
-        Err(_) => {
-            lock(record).fact(TransportFact::NoAnswer {
-                syns: 0,
-                waited_us: elapsed_us(started),
+            let mut rec = lock(record);
+            if matches!(error, ConnectError::Refused | ConnectError::TimedOut) {
+                rec.fact_at(started, TransportFact::Syn);
+            }
+            rec.fact(TransportFact::ConnectError {
+                error,
+                os_error: e.to_string(),
             });
             Connected::Failed
         }
+        Err(_) => {
+            // The probe's own wait ran out: recorded as a timeout, measured from the start of the attempt.
+            let mut rec = lock(record);
+            rec.fact_at(started, TransportFact::Syn);
+            rec.session.on_timeout(now());
+            Connected::Failed
+        }
     }
+}
+
+/// A TCP socket bound, before it connects, to the source address the kernel's route to `addr` chooses and
+/// a port of its own: so that a connection that never comes up (refused, silent) still has its real
+/// client address for the report and `--capture`. The route is looked up with an unconnected UDP socket's
+/// `connect()`, which sends nothing. `None` when there is no route or the bind fails (then `connect()`
+/// picks the address itself, and a failed connection's client address stays unknown).
+async fn bound_socket(addr: SocketAddr) -> Option<TcpSocket> {
+    let any: SocketAddr = if addr.is_ipv4() {
+        (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let route = tokio::net::UdpSocket::bind(any).await.ok()?;
+    route.connect(addr).await.ok()?;
+    let source = SocketAddr::new(route.local_addr().ok()?.ip(), 0);
+    drop(route);
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()
+    } else {
+        TcpSocket::new_v6()
+    }
+    .ok()?;
+    socket.bind(source).ok()?;
+    Some(socket)
 }
 
 pub fn elapsed_us(since: Instant) -> i64 {
@@ -231,10 +281,11 @@ pub async fn send<S: AsyncWrite + Unpin>(stream: &mut S, bytes: &[u8], step: Dur
     )
 }
 
-/// Closes our side (FIN), recorded.
+/// Closes our side (FIN), recorded when the shutdown succeeded (a connection already reset sends none).
 pub async fn close<S: AsyncWrite + Unpin>(stream: &mut S, record: &Shared) {
-    let _ = tokio::time::timeout(Duration::from_millis(200), stream.shutdown()).await;
-    lock(record).fact(TransportFact::Fin(Direction::ClientToServer));
+    if let Ok(Ok(())) = tokio::time::timeout(Duration::from_millis(200), stream.shutdown()).await {
+        lock(record).fact(TransportFact::Fin(Direction::ClientToServer));
+    }
 }
 
 /// True when the server's answer to the Connection Request is in (confirm, failure, disconnect, or junk).

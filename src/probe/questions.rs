@@ -251,10 +251,14 @@ pub async fn ask_default(addr: SocketAddr, sni: Option<&str>, t: Timing) -> Defa
                     if sel.uses_credssp() {
                         path.ntlm = credssp_challenge(&mut tls, t).await;
                     }
-                    let _ = tokio::time::timeout(Duration::from_millis(200), tls.shutdown()).await;
-                    lock(&record).fact(crate::session::TransportFact::Fin(
-                        Direction::ClientToServer,
-                    ));
+                    // close_notify, then our FIN: recorded only when the shutdown went through.
+                    if let Ok(Ok(())) =
+                        tokio::time::timeout(Duration::from_millis(200), tls.shutdown()).await
+                    {
+                        lock(&record).fact(crate::session::TransportFact::Fin(
+                            Direction::ClientToServer,
+                        ));
+                    }
                 }
             }
             path.chain = chain.lock().map(|c| c.clone()).unwrap_or_default();

@@ -7,7 +7,7 @@ use super::attempts::Attempt;
 use super::{connection_name, for_port, server_port, ConnectionReport, Summary};
 use crate::diagnose::duration_text as ms;
 use crate::diagnose::{Confidence, Finding, Outcome, Severity, Verdict};
-use crate::session::{Entry, Event, Stage, Timeline};
+use crate::session::{ConnectError, Entry, Event, Stage, Timeline};
 
 /// How text is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -97,6 +97,8 @@ fn ladder(tl: &Timeline, reached: Stage) -> Vec<(Stage, String)> {
                         | Event::TcpRefused { .. }
                         | Event::TcpNoAnswer { .. }
                         | Event::IcmpUnreachable { .. }
+                        | Event::TcpConnectError { .. }
+                        | Event::Timeout { .. }
                 )
             })
             .map(|e| &e.event)
@@ -114,6 +116,25 @@ fn ladder(tl: &Timeline, reached: Stage) -> Vec<(Stage, String)> {
                     code,
                     reporter,
                 }) => format!("ICMP unreachable {icmp_type}/{code} from {reporter}"),
+                // The probe's view: connect()'s error or its own wait, never a packet it did not see.
+                Some(Event::TcpConnectError { error, os_error }) => match error {
+                    ConnectError::Refused => {
+                        "refused (an RST or an ICMP port unreachable: the network stack does not say which)".to_string()
+                    }
+                    ConnectError::HostUnreachable => {
+                        "host unreachable or administratively prohibited, reported by the network stack".to_string()
+                    }
+                    ConnectError::NetworkUnreachable => {
+                        "network unreachable, reported by the network stack".to_string()
+                    }
+                    ConnectError::TimedOut | ConnectError::Other => {
+                        format!("connection attempt failed: {os_error}")
+                    }
+                },
+                Some(Event::Timeout { waited_us }) => format!(
+                    "no answer to the connection attempt within {:.1} s",
+                    *waited_us as f64 / 1e6
+                ),
                 _ => "SYN sent".to_string(),
             },
             Stage::X224Request => {

@@ -13,7 +13,7 @@ pub use standard::{
     license_msg_name, DEMAND_ACTIVE_MIN_BYTES, MAX_STANDARD_PDUS, STANDARD_FOLLOW_US,
 };
 pub use timeline::{
-    CertEntry, CertSource, Direction, Entry, Event, StandardPdu, Stage, Timeline, Timestamp,
+    CertEntry, CertSource, ConnectError, Direction, Entry, Event, StandardPdu, Stage, Timeline, Timestamp,
 };
 pub use tpkt_stream::cert_entry;
 
@@ -48,6 +48,11 @@ pub enum TransportFact {
         icmp_type: u8,
         code: u8,
         reporter: String,
+    },
+    /// The local network stack failed the connect (probe; no packet seen).
+    ConnectError {
+        error: ConnectError,
+        os_error: String,
     },
     Fin(Direction),
     Rst(Direction),
@@ -312,6 +317,9 @@ impl Session {
                         reporter,
                     },
                 );
+            }
+            TransportFact::ConnectError { error, os_error } => {
+                self.push(None, Event::TcpConnectError { error, os_error });
             }
             TransportFact::Fin(dir) => self.push(Some(dir), Event::Fin),
             TransportFact::Rst(dir) => self.push(Some(dir), Event::Rst),

@@ -142,6 +142,25 @@ pub enum CertSource {
     StandardSecurity,
 }
 
+/// What a failed `connect()` tells (the probe's only view of the transport when it fails): the
+/// error's meaning, never an ICMP type or code, a SYN count or a packet the probe did not see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectError {
+    /// `ECONNREFUSED`: an RST answered the SYN, or an ICMP port unreachable (a firewall's reject) reached
+    /// the stack; it does not say which.
+    Refused,
+    /// `EHOSTUNREACH`: an ICMP host unreachable or administratively prohibited (any code) reached the
+    /// stack, or a local route or neighbour lookup failed.
+    HostUnreachable,
+    /// `ENETUNREACH`: no route to the network here, or an ICMP network unreachable.
+    NetworkUnreachable,
+    /// `ETIMEDOUT`: the stack itself gave up retransmitting its SYN.
+    TimedOut,
+    /// Any other error (local policy, no address to send from, ...).
+    Other,
+}
+
 /// What happened. Values are kept as on the wire (numbers), with names where the specification has them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -167,6 +186,12 @@ pub enum Event {
         icmp_type: u8,
         code: u8,
         reporter: String,
+    },
+    /// The local network stack failed the connect (probe): what its error means, and the error as the
+    /// operating system worded it. No packet was seen; the stack may have sent a SYN, or none.
+    TcpConnectError {
+        error: ConnectError,
+        os_error: String,
     },
     /// A FIN from the entry's direction.
     Fin,

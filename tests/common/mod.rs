@@ -23,6 +23,7 @@ use rdpdiag::wire::x224::{
 pub mod scripts;
 #[allow(unused_imports)]
 pub use scripts::*;
+pub mod shadow;
 
 pub const C: Direction = Direction::ClientToServer;
 pub const S: Direction = Direction::ServerToClient;
@@ -304,7 +305,8 @@ impl Script {
     /// - `IcmpUnreachable` → an ICMP destination unreachable from the reporter quoting the SYN;
     /// - `Fin` / `Rst` → FIN/ACK, RST/ACK from that side;
     /// - `CaptureEnd` and `Timeout` → [`end_marker`] at that time (a capture ends; it has no timeouts);
-    /// - `Gap` → nothing (a gap is a segment missing from the capture, made by removing frames).
+    /// - `Gap` → nothing (a gap is a segment missing from the capture, made by removing frames);
+    /// - `ConnectError` → nothing (the probe's view of a failed connect; no packet was seen).
     pub fn frames(
         &self,
         client: SocketAddr,
@@ -344,7 +346,9 @@ impl Script {
                     Step::Fact(TransportFact::Fin(dir)) => vec![tcp.fin(ts, *dir)],
                     Step::Fact(TransportFact::Rst(dir)) => vec![tcp.rst(ts, *dir)],
                     Step::Fact(TransportFact::CaptureEnd) | Step::Timeout => vec![end_marker(ts)],
-                    Step::Fact(TransportFact::Gap { .. }) => Vec::new(),
+                    Step::Fact(TransportFact::Gap { .. } | TransportFact::ConnectError { .. }) => {
+                        Vec::new()
+                    }
                 }
             })
             .collect()

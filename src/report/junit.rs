@@ -2,8 +2,8 @@
 //! per connection (replay, watch) or per target (probe), named `client -> server` or by the target. A
 //! failed verdict, an `incomplete` one, or an `--expect` mismatch is a `<failure>` whose message is the
 //! verdict finding's title and whose body is its evidence; a source that could not be read is an
-//! `<error>` case. The element and attribute set is the one of the Jenkins JUnit schema (`junit-10.xsd`,
-//! checked in `tests/cli.rs`).
+//! `<error>` case. The elements and attributes are those CI servers read (`tests/junit/junit.xsd`, checked
+//! in `tests/cli.rs`).
 //!
 //! Names and messages carry wire strings (cookies, certificate subjects): everything is escaped, and the
 //! characters XML 1.0 cannot hold at all (most control characters) are written as `\u{..}`.

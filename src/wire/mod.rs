@@ -1,7 +1,7 @@
 //! The wire layer: pure, zero-copy nom parsers for every PDU of RDP connection setup, and the few
 //! encoders the prober needs.
 //!
-//! Conventions (see `../shared/design/STYLE.md`):
+//! Conventions (see `docs/STYLE.md`):
 //! - `parse_*(&[u8]) -> WireResult<'_, T>`: pure, borrowing, no clock, no logging.
 //! - `Err(nom::Err::Incomplete(_))` means "need more bytes", never "bad bytes". Every entry point
 //!   reports a cut at any layer boundary as `Incomplete`.

@@ -283,16 +283,19 @@ pub fn diagnose(obs: &Observation, ctx: &Context) -> Diagnosis {
         if by.is_empty() {
             continue;
         }
+        // A cause the client's alert names comes first, then the order a client checks.
         let alert = client_alert(obs, &symptom.hit);
-        let named = |i: &usize| {
-            fired
-                .get(*i)
-                .is_some_and(|f| alert.is_some_and(|a| f.cause.named_by_alerts.contains(&a)))
-        };
-        by.sort_by_key(|i| (!named(i), fired.get(*i).map_or(u8::MAX, |f| f.cause.rank)));
+        by.sort_by_key(|i| match fired.get(*i) {
+            Some(f) => (
+                !alert.is_some_and(|a| f.cause.named_by_alerts.contains(&a)),
+                f.cause.rank,
+            ),
+            None => (true, u8::MAX),
+        });
         explained.push((s, by));
     }
-    let mut findings: Vec<Finding> = Vec::new();
+    // Each finding with its cause's rank, for the order below.
+    let mut ranked: Vec<(u8, Finding)> = Vec::new();
     for (i, f) in fired.iter().enumerate() {
         if explained.iter().any(|(s, _)| *s == i) {
             // A symptom with a cause: it lives on as that cause's evidence.
@@ -303,10 +306,13 @@ pub fn diagnose(obs: &Observation, ctx: &Context) -> Diagnosis {
             Some((fired.get(*s)?, place))
         });
         let Some((symptom, place)) = explaining else {
-            findings.push(finding(f, severity_of(f), f.hit.confidence));
+            ranked.push((f.cause.rank, finding(f, severity_of(f), f.hit.confidence)));
             continue;
         };
-        let named = client_alert(obs, &symptom.hit).is_some_and(|a| f.cause.named_by_alerts.contains(&a));
+        let named = client_alert(obs, &symptom.hit)
+            .is_some_and(|alert| f.cause.named_by_alerts.contains(&alert));
+        // The first explanation is the verdict: likely, or what its own rule says when it is a
+        // failure by itself, certain when the client's alert names it; the others only possible.
         let confidence = if place > 0 {
             Confidence::Possible
         } else if named {
@@ -345,7 +351,7 @@ pub fn diagnose(obs: &Observation, ctx: &Context) -> Diagnosis {
             text,
             evidence: symptom_evidence,
         });
-        findings.push(out);
+        ranked.push((f.cause.rank, out));
     }
     // Bytes missing from the capture before a failure's evidence: what they said is unknown, so the
     // failure cannot be certain, nor even likely (the missing bytes may have been the answer).
@@ -354,9 +360,9 @@ pub fn diagnose(obs: &Observation, ctx: &Context) -> Diagnosis {
         .find(|e| matches!(e.event, crate::session::Event::CaptureGap { .. }))
         .map(|(i, _)| i);
     if let Some(gap) = first_gap {
-        for f in findings
+        for (_, f) in ranked
             .iter_mut()
-            .filter(|f| f.severity == Severity::Failure)
+            .filter(|(_, f)| f.severity == Severity::Failure)
         {
             if f.evidence.iter().any(|e| e.entry > gap) {
                 f.confidence = Confidence::Possible;
@@ -366,7 +372,8 @@ pub fn diagnose(obs: &Observation, ctx: &Context) -> Diagnosis {
         }
     }
     // Within one severity and confidence, the order a client checks (rank), then the table's order.
-    findings.sort_by_key(|f| (f.severity, f.confidence, f.id.cause().map_or(u8::MAX, |c| c.rank)));
+    ranked.sort_by_key(|(rank, f)| (f.severity, f.confidence, *rank));
+    let findings: Vec<Finding> = ranked.into_iter().map(|(_, f)| f).collect();
     let outcome = if facts.established.is_some() {
         Outcome::Established
     } else if findings.iter().any(|f| f.severity == Severity::Failure) {

@@ -326,11 +326,21 @@ pub fn diagnose(obs: &Observation, ctx: &Context) -> Diagnosis {
         let confidence = confidence.max(symptom.hit.confidence);
         let mut out = finding(f, Severity::Failure, confidence);
         let symptom_evidence = evidence_of(&symptom.hit);
-        let text = symptom
+        let mut text = symptom
             .hit
             .detail
             .clone()
             .unwrap_or_else(|| symptom.cause.title.to_string());
+        // How long after seeing the certificate the client left.
+        let hang_up = symptom_evidence.iter().max_by_key(|e| e.entry);
+        if let (CauseStage::Certificate, Some(seen), Some(left)) =
+            (f.cause.stage, out.evidence.first(), hang_up)
+        {
+            if seen.entry < left.entry {
+                let gap = duration_text(left.t_us.saturating_sub(seen.t_us));
+                text = format!("{text} ({gap} after the certificate arrived)");
+            }
+        }
         out.title = format!("{}; {text}", out.title);
         for e in &symptom_evidence {
             if !out.evidence.iter().any(|o| o.entry == e.entry) {

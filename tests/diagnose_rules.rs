@@ -461,6 +461,13 @@ fn expired_certificate_explains_the_rejection() {
     // 2020-01-01: dates first, then the name, then trust.
     let d = rejected(&[&cert("ndpi-office-win10-vm")], 1_577_836_800, None).diagnose();
     assert_explains_rejection(&d, "cert-expired", Confidence::Likely);
+    assert!(
+        first(&d)
+            .title
+            .ends_with("(30.1 ms after the certificate arrived)"),
+        "{}",
+        first(&d).title
+    );
     let rest: Vec<_> = d
         .findings
         .iter()

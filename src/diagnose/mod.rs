@@ -297,16 +297,19 @@ pub fn diagnose(obs: &Observation, ctx: &Context) -> Diagnosis {
         if by.is_empty() {
             continue;
         }
+        // A cause the client's alert names comes first, then the order a client checks.
         let alert = client_alert(obs, &symptom.hit);
-        let named = |i: &usize| {
-            fired
-                .get(*i)
-                .is_some_and(|f| alert.is_some_and(|a| f.cause.named_by_alerts.contains(&a)))
-        };
-        by.sort_by_key(|i| (!named(i), fired.get(*i).map_or(u8::MAX, |f| f.cause.rank)));
+        by.sort_by_key(|i| match fired.get(*i) {
+            Some(f) => (
+                !alert.is_some_and(|a| f.cause.named_by_alerts.contains(&a)),
+                f.cause.rank,
+            ),
+            None => (true, u8::MAX),
+        });
         explained.push((s, by));
     }
-    let mut findings: Vec<Finding> = Vec::new();
+    // Each finding with its cause's rank, for the order below.
+    let mut ranked: Vec<(u8, Finding)> = Vec::new();
     for (i, f) in fired.iter().enumerate() {
         if explained.iter().any(|(s, _)| *s == i) {
             // A symptom with a cause: it lives on as that cause's evidence.
@@ -317,10 +320,13 @@ pub fn diagnose(obs: &Observation, ctx: &Context) -> Diagnosis {
             Some((fired.get(*s)?, place))
         });
         let Some((symptom, place)) = explaining else {
-            findings.push(finding(f, severity_of(f), f.hit.confidence));
+            ranked.push((f.cause.rank, finding(f, severity_of(f), f.hit.confidence)));
             continue;
         };
-        let named = client_alert(obs, &symptom.hit).is_some_and(|a| f.cause.named_by_alerts.contains(&a));
+        let named = client_alert(obs, &symptom.hit)
+            .is_some_and(|alert| f.cause.named_by_alerts.contains(&alert));
+        // The first explanation is the verdict: likely, or what its own rule says when it is a
+        // failure by itself, certain when the client's alert names it; the others only possible.
         let confidence = if place > 0 {
             Confidence::Possible
         } else if named {
@@ -334,11 +340,21 @@ pub fn diagnose(obs: &Observation, ctx: &Context) -> Diagnosis {
         let confidence = confidence.max(symptom.hit.confidence);
         let mut out = finding(f, Severity::Failure, confidence);
         let symptom_evidence = evidence_of(&symptom.hit);
-        let text = symptom
+        let mut text = symptom
             .hit
             .detail
             .clone()
             .unwrap_or_else(|| symptom.cause.title.to_string());
+        // How long after seeing the certificate the client left.
+        let hang_up = symptom_evidence.iter().max_by_key(|e| e.entry);
+        if let (CauseStage::Certificate, Some(seen), Some(left)) =
+            (f.cause.stage, out.evidence.first(), hang_up)
+        {
+            if seen.entry < left.entry {
+                let gap = duration_text(left.t_us.saturating_sub(seen.t_us));
+                text = format!("{text} ({gap} after the certificate arrived)");
+            }
+        }
         out.title = format!("{}; {text}", out.title);
         for e in &symptom_evidence {
             if !out.evidence.iter().any(|o| o.entry == e.entry) {
@@ -359,7 +375,7 @@ pub fn diagnose(obs: &Observation, ctx: &Context) -> Diagnosis {
             text,
             evidence: symptom_evidence,
         });
-        findings.push(out);
+        ranked.push((f.cause.rank, out));
     }
     // Bytes missing from the capture before a failure's evidence: what they said is unknown, so the
     // failure cannot be certain, nor even likely (the missing bytes may have been the answer).
@@ -368,9 +384,9 @@ pub fn diagnose(obs: &Observation, ctx: &Context) -> Diagnosis {
         .find(|e| matches!(e.event, crate::session::Event::CaptureGap { .. }))
         .map(|(i, _)| i);
     if let Some(gap) = first_gap {
-        for f in findings
+        for (_, f) in ranked
             .iter_mut()
-            .filter(|f| f.severity == Severity::Failure)
+            .filter(|(_, f)| f.severity == Severity::Failure)
         {
             if f.evidence.iter().any(|e| e.entry > gap) {
                 f.confidence = Confidence::Possible;
@@ -380,7 +396,8 @@ pub fn diagnose(obs: &Observation, ctx: &Context) -> Diagnosis {
         }
     }
     // Within one severity and confidence, the order a client checks (rank), then the table's order.
-    findings.sort_by_key(|f| (f.severity, f.confidence, f.id.cause().map_or(u8::MAX, |c| c.rank)));
+    ranked.sort_by_key(|(rank, f)| (f.severity, f.confidence, *rank));
+    let findings: Vec<Finding> = ranked.into_iter().map(|(_, f)| f).collect();
     let outcome = if facts.established.is_some() {
         Outcome::Established
     } else if findings.iter().any(|f| f.severity == Severity::Failure) {

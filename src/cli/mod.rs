@@ -9,9 +9,9 @@ use std::process::ExitCode;
 mod codes;
 mod output;
 mod probe;
-mod serve;
-mod replay_probe;
 mod replay;
+mod replay_probe;
+mod serve;
 mod shell;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -302,7 +302,13 @@ pub fn run() -> ExitCode {
                     return fail("probe: --junit", "is the --capture file");
                 }
             }
-            probe::run_probe(list, opts, run_opts, capture, &output::ReportSettings::new(&report))
+            probe::run_probe(
+                list,
+                opts,
+                run_opts,
+                capture,
+                &output::ReportSettings::new(&report),
+            )
         }
         Command::Replay {
             files,

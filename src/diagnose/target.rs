@@ -5,7 +5,8 @@
 //! a live probe and the replay of its `--capture` name the same facts.
 
 use super::{CauseId, Confidence, Diagnosis, Finding, Severity, Verdict};
-use crate::session::{ConnectError, Direction, Event, Observation, Stage};
+use crate::session::{CertEntry, ConnectError, Direction, Event, Observation, Stage};
+use crate::wire::cert::PublicKeySummary;
 use crate::wire::rdp_neg::SecurityProtocols;
 use crate::wire::tls::{CipherSuite, ProtocolVersion};
 
@@ -392,6 +393,37 @@ pub fn verdict(
         Some(_) => (Verdict::Healthy, Vec::new()),
         None => (default.verdict_id(), Vec::new()),
     }
+}
+
+/// The shortest RSA key a default Windows client accepts in a server's certificate chain: shorter keys are
+/// blocked outright (CryptoAPI refuses the chain as if it were untrusted, and there is no prompt to go
+/// on), unlike the other certificate facts, which the client only prompts about (the README's table).
+pub const WINDOWS_MIN_RSA_BITS: u32 = 1024;
+
+/// A certificate fact a default Windows client refuses without a prompt: an RSA key under
+/// [`WINDOWS_MIN_RSA_BITS`] anywhere in the chain. The chain's `cert-weak-key` finding, made the failure
+/// (certain: the key length is read from the certificate).
+pub fn refused_certificate(chain: &[CertEntry], chain_findings: &[Finding]) -> Option<Finding> {
+    let (subject, bits) = chain.iter().find_map(|c| match c {
+        CertEntry::Parsed(s) => match s.public_key {
+            PublicKeySummary::Rsa { bits } if bits < WINDOWS_MIN_RSA_BITS => {
+                Some((s.subject.clone(), bits))
+            }
+            _ => None,
+        },
+        CertEntry::Unreadable { .. } => None,
+    })?;
+    let mut f = chain_findings
+        .iter()
+        .find(|f| f.id == CauseId::CertWeakKey)?
+        .clone();
+    f.severity = Severity::Failure;
+    f.confidence = Confidence::Certain;
+    f.title = format!(
+        "{}: a default Windows client blocks RSA keys under {WINDOWS_MIN_RSA_BITS} bits ({subject}: {bits} bits)",
+        f.title
+    );
+    Some(f)
 }
 
 /// The target's findings: the verdict's failures first, then the advisories of every question once each

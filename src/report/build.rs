@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use super::target::{CipherAnswer, OfferAnswer, ServerInfo, TargetReport, VersionAnswer};
 use super::ConnectionReport;
 use crate::diagnose::target::{self as rules, Question};
-use crate::diagnose::{certificate_findings, diagnose, Context, Diagnosis};
+use crate::diagnose::{certificate_findings, diagnose, Context, Diagnosis, Verdict};
 use crate::session::{CertEntry, Event, Observation, Timestamp};
 
 /// Where one connection's observation came from.
@@ -202,15 +202,22 @@ fn judge(
         } else {
             inside.chain
         };
-        let (verdict, failures) = rules::verdict(obs, &default.diagnosis, report.reached);
+        let chain_findings =
+            certificate_findings(&report.certificate, head.now, &head.name, head.warn_days);
+        let (mut verdict, mut failures) = rules::verdict(obs, &default.diagnosis, report.reached);
+        // A path that got through can still end at a certificate the default client blocks outright.
+        if verdict == Verdict::Healthy {
+            if let Some(f) = rules::refused_certificate(&report.certificate, &chain_findings) {
+                verdict = Verdict::Cause(f.id);
+                failures = vec![f];
+            }
+        }
         report.verdict = verdict;
         let others: Vec<&Diagnosis> = connections
             .iter()
             .filter(|(q, _)| *q != Question::Default)
             .map(|(_, c)| &c.diagnosis)
             .collect();
-        let chain_findings =
-            certificate_findings(&report.certificate, head.now, &head.name, head.warn_days);
         report.findings = rules::findings(failures, &default.diagnosis, &others, chain_findings);
     }
     // The default path first, then the questions in the order given.

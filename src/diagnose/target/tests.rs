@@ -292,3 +292,33 @@ fn target_findings_take_each_advisory_once_and_offer_mismatches_only_from_the_de
     assert!(!ids.contains(&"security-layer-mismatch"), "{ids:?}");
     assert!(ids.contains(&"nla-not-required"), "{ids:?}");
 }
+
+/// A certificate fact a default Windows client blocks outright (RSA under 1024 bits) is the target's
+/// failure; one it only prompts about (RSA 1024, under the advisory's 2048) stays an advisory.
+#[test]
+fn a_key_the_default_client_blocks_is_the_verdict() {
+    let cert = |name: &str| {
+        let path = format!("{}/fixtures/wire/certs/{name}", env!("CARGO_MANIFEST_DIR"));
+        crate::session::cert_entry(&std::fs::read(path).unwrap())
+    };
+    let now = Timestamp(1_800_000_000_000_000); // 2027-01-15, inside every fixture's validity
+    let judged = |chain: Vec<CertEntry>| {
+        let findings =
+            crate::diagnose::certificate_findings(&chain, now, "weak512.test", 30);
+        refused_certificate(&chain, &findings)
+    };
+    let blocked = judged(vec![cert("generated-self-signed-rsa512.der")]).unwrap();
+    assert_eq!(blocked.id, CauseId::CertWeakKey);
+    assert_eq!(
+        (blocked.severity, blocked.confidence),
+        (Severity::Failure, Confidence::Certain)
+    );
+    assert!(blocked.title.contains("512 bits"), "{}", blocked.title);
+    // 1024 bits: weak (an advisory), not blocked.
+    let prompted = vec![
+        cert("generated-leaf-rsa1024.der"),
+        cert("generated-ca-rsa2048.der"),
+    ];
+    assert!(judged(prompted).is_none());
+    assert!(judged(vec![cert("generated-leaf-sound.der")]).is_none());
+}

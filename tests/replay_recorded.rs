@@ -307,8 +307,13 @@ fn standard_rdp_security_sessions_are_up_at_the_licensing_pdu() {
             "standard RDP security: the server sent its licensing PDU after the client's Client Info PDU",
             "{name}"
         );
-        let weak = ids(&c).contains(&"weak-standard-rdp-security".to_string());
-        assert_eq!(weak, exchange, "{name}: {:?}", ids(&c));
+        // RC4/FIPS (with a security exchange) or no encryption at all (none): an advisory either way.
+        let weak = finding(&c, "weak-standard-rdp-security");
+        let in_clear = weak["title"]
+            .as_str()
+            .unwrap()
+            .contains("without any encryption");
+        assert_eq!(in_clear, !exchange, "{name}: {}", weak["title"]);
     }
 }
 
@@ -733,6 +738,11 @@ mod shadow {
         assert_eq!(mcs["encryption_method_name"], "ENCRYPTION_METHOD_NONE");
         assert_eq!(mcs["encryption_level_name"], "ENCRYPTION_LEVEL_NONE");
         assert!(events(&c, "tls_client_hello").is_empty());
+        // No encryption at all: worse than RC4, an advisory that says so.
+        assert!(finding(&c, "weak-standard-rdp-security")["title"]
+            .as_str()
+            .unwrap()
+            .contains("without any encryption"));
 
         let c = one(
             "shadow-rdp-only-client-tls.pcap",

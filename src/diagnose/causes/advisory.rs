@@ -18,10 +18,17 @@ fn weak_standard_rdp_security(f: &Facts<'_>) -> Option<Hit> {
             return Hit::new(Confidence::Certain, words.clone(), vec![(cc, words)]);
         }
     }
-    let (i, e) = f.first(
-        |e| matches!(e, Event::McsConnectResponse { encryption_method: Some(m), .. } if *m != 0),
-    )?;
+    let (i, e) = f.first(|e| {
+        matches!(
+            e,
+            Event::McsConnectResponse {
+                encryption_method: Some(_),
+                ..
+            }
+        )
+    })?;
     let Event::McsConnectResponse {
+        encryption_method: Some(method),
         encryption_method_name,
         encryption_level_name,
         ..
@@ -29,11 +36,19 @@ fn weak_standard_rdp_security(f: &Facts<'_>) -> Option<Hit> {
     else {
         return None;
     };
-    let words = format!(
-        "standard RDP security: RC4 {}, level {}",
-        encryption_method_name.as_deref().unwrap_or("?"),
-        encryption_level_name.as_deref().unwrap_or("?")
-    );
+    let level = encryption_level_name.as_deref().unwrap_or("?");
+    // ENCRYPTION_METHOD_NONE (MS-RDPBCGR 2.2.1.4.3): no encryption at all, worse than RC4.
+    let words = if *method == 0 {
+        format!(
+            "standard RDP security without any encryption (ENCRYPTION_METHOD_NONE, level {level}): \
+             the session, the password typed at the logon screen included, crosses the network in the clear"
+        )
+    } else {
+        format!(
+            "standard RDP security: RC4 {}, level {level}",
+            encryption_method_name.as_deref().unwrap_or("?"),
+        )
+    };
     Hit::new(Confidence::Certain, words.clone(), vec![(i, words)])
 }
 

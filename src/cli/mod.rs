@@ -329,6 +329,7 @@ fn run_explain(codes: &[String], json: bool) -> ExitCode {
         }
     }
     for u in &unknown {
+        let u = rdpdiag::report::escape::escape_control(u);
         eprintln!("rdpdiag: explain: unknown code '{u}': not a disconnect reason, extended reason, errorInfo, RDP_NEG failure, NTSTATUS, TLS alert or Windows event id that rdpdiag knows");
     }
     if unknown.is_empty() {

@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 
 use super::{cause_summary, CodeKind, Explanation};
+use crate::report::escape::escape_control as esc;
 
 /// Writes each explanation as a block: the code and what kind it is, its name and meaning, the likely
 /// causes by id with one line each, and the checks. Blocks are separated by a blank line; an empty slice
@@ -31,9 +32,9 @@ pub fn write_text(explanations: &[Explanation], out: &mut dyn Write) -> io::Resu
             .value
             .is_none_or(|v| format!("{v:#x}") != explanation.name)
         {
-            writeln!(out, "  name:    {}", explanation.name)?;
+            writeln!(out, "  name:    {}", esc(&explanation.name))?;
         }
-        writeln!(out, "  meaning: {}", explanation.meaning)?;
+        writeln!(out, "  meaning: {}", esc(&explanation.meaning))?;
         if !explanation.causes.is_empty() {
             writeln!(out, "  likely causes:")?;
             for cause in &explanation.causes {

@@ -3,6 +3,7 @@
 //! `--expect` and the exit code are decided here, the same way for every driver.
 
 pub mod attempts;
+pub mod escape;
 mod json;
 pub mod target;
 mod text;

@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 
 use super::attempts::Attempt;
+use super::escape::escape_control as esc;
 use super::{connection_name, ConnectionReport, Summary};
 use crate::diagnose::duration_text as ms;
 use crate::diagnose::{Confidence, Finding, Outcome, Severity};
@@ -96,7 +97,7 @@ fn ladder(tl: &Timeline, reached: Stage) -> Vec<(Stage, String)> {
                     icmp_type,
                     code,
                     reporter,
-                }) => format!("ICMP unreachable {icmp_type}/{code} from {reporter}"),
+                }) => format!("ICMP unreachable {icmp_type}/{code} from {}", esc(reporter)),
                 _ => "SYN sent".to_string(),
             },
             Stage::X224Request => {
@@ -114,7 +115,7 @@ fn ladder(tl: &Timeline, reached: Stage) -> Vec<(Stage, String)> {
                         };
                         let who = cookie
                             .as_ref()
-                            .map(|c| format!(", cookie mstshash={c}"))
+                            .map(|c| format!(", cookie mstshash={}", esc(c)))
                             .unwrap_or_default();
                         format!("Connection Request: {neg}{who}")
                     }
@@ -134,10 +135,10 @@ fn ladder(tl: &Timeline, reached: Stage) -> Vec<(Stage, String)> {
                     .unwrap_or_default();
                 match ans.map(|e| &e.event) {
                     Some(Event::ConnectionConfirm { selected, .. }) => {
-                        format!("server selected {selected}{rtt}")
+                        format!("server selected {}{rtt}", esc(selected))
                     }
                     Some(Event::NegotiationFailure { name, .. }) => {
-                        format!("server refused: {name}{rtt}")
+                        format!("server refused: {}{rtt}", esc(name))
                     }
                     _ => "no Connection Confirm".to_string(),
                 }
@@ -159,9 +160,10 @@ fn ladder(tl: &Timeline, reached: Stage) -> Vec<(Stage, String)> {
                 }) = ch.map(|e| &e.event)
                 {
                     parts.push(format!(
-                        "client offers up to {max_version}{}",
+                        "client offers up to {}{}",
+                        esc(max_version),
                         sni.as_ref()
-                            .map(|s| format!(" (SNI {s})"))
+                            .map(|s| format!(" (SNI {})", esc(s)))
                             .unwrap_or_default()
                     ));
                 }
@@ -172,7 +174,9 @@ fn ladder(tl: &Timeline, reached: Stage) -> Vec<(Stage, String)> {
                         ..
                     }) => {
                         parts.push(format!(
-                            "server chose {version_name} {cipher_suite_name}{}",
+                            "server chose {} {}{}",
+                            esc(version_name),
+                            esc(cipher_suite_name),
                             gap(ch, sh)
                                 .map(|g| format!(" ({})", ms(g)))
                                 .unwrap_or_default()
@@ -187,7 +191,8 @@ fn ladder(tl: &Timeline, reached: Stage) -> Vec<(Stage, String)> {
                     if let Some(crate::session::CertEntry::Parsed(leaf)) = chain.first() {
                         parts.push(format!(
                             "certificate {} until {}",
-                            leaf.subject, leaf.not_after_display
+                            esc(&leaf.subject),
+                            esc(&leaf.not_after_display)
                         ));
                     }
                 }
@@ -220,11 +225,11 @@ fn ladder(tl: &Timeline, reached: Stage) -> Vec<(Stage, String)> {
                         ..
                     }) => format!(
                         "MCS connect response: encryption {} level {}{}",
-                        encryption_method_name.as_deref().unwrap_or("?"),
-                        encryption_level_name.as_deref().unwrap_or("?"),
+                        esc(encryption_method_name.as_deref().unwrap_or("?")),
+                        esc(encryption_level_name.as_deref().unwrap_or("?")),
                         server_cert
                             .as_ref()
-                            .map(|c| format!(", server certificate {c}"))
+                            .map(|c| format!(", server certificate {}", esc(c)))
                             .unwrap_or_default()
                     ),
                     _ => "MCS connect in the clear".to_string(),
@@ -255,7 +260,7 @@ fn write_finding(n: usize, f: &Finding, style: &Style, out: &mut dyn Write) -> i
         } else {
             ""
         },
-        f.title
+        esc(&f.title)
     );
     let head = if f.severity == Severity::Advisory {
         style.yellow(&head)
@@ -264,7 +269,7 @@ fn write_finding(n: usize, f: &Finding, style: &Style, out: &mut dyn Write) -> i
     };
     writeln!(out, "  {head}")?;
     if !f.explains.is_empty() {
-        writeln!(out, "     explains: {}", f.explains.join("; "))?;
+        writeln!(out, "     explains: {}", esc(&f.explains.join("; ")))?;
     }
     for e in &f.evidence {
         let packet = e
@@ -276,18 +281,18 @@ fn write_finding(n: usize, f: &Finding, style: &Style, out: &mut dyn Write) -> i
             out,
             "     {} {}",
             style.dim(&format!("[{packet}+{}{dir}]", ms(e.t_us))),
-            e.text
+            esc(&e.text)
         )?;
     }
     writeln!(out, "     fix: {}", f.remedy)?;
     for c in &f.host_checks {
-        writeln!(out, "     check: {c}")?;
+        writeln!(out, "     check: {}", esc(c))?;
     }
     if !f.lookalikes.is_empty() {
         writeln!(
             out,
             "     looks the same on the wire: {}",
-            f.lookalikes.join(", ")
+            esc(&f.lookalikes.join(", "))
         )?;
     }
     Ok(())
@@ -309,7 +314,12 @@ pub fn write_connection_text(
         .as_ref()
         .map(|l| format!(" [{l}]"))
         .unwrap_or_default();
-    writeln!(out, "{}{label}  {verdict}", style.bold(&connection_name(r)))?;
+    writeln!(
+        out,
+        "{}{}  {verdict}",
+        style.bold(&esc(&connection_name(r))),
+        esc(&label)
+    )?;
     let tl = &r.observation.timeline;
     let steps = ladder(tl, d.stage_reached);
     let last = steps.len().saturating_sub(1);
@@ -382,8 +392,9 @@ pub fn write_connection_text(
             let event = serde_json::to_string(&e.event).unwrap_or_default();
             writeln!(
                 out,
-                "    {i:>3} {:>10} {packet:>6} {dir}  {event}",
-                ms(e.t_us)
+                "    {i:>3} {:>10} {packet:>6} {dir}  {}",
+                ms(e.t_us),
+                esc(&event)
             )?;
         }
     }
@@ -408,13 +419,13 @@ pub fn write_attempt_text(a: &Attempt, style: &Style, out: &mut dyn Write) -> io
     };
     let fallback = a
         .fallback()
-        .map(|f| format!("; offers {f}"))
+        .map(|f| format!("; offers {}", esc(&f)))
         .unwrap_or_default();
     writeln!(
         out,
         "{} {}  {n} tries in {}{fallback}  {how}",
         style.bold("attempt"),
-        style.bold(&format!("{} -> {}", a.client, a.server)),
+        style.bold(&esc(&format!("{} -> {}", a.client, a.server))),
         ms(a.span_us()),
     )?;
     let start = a.tries.first().map_or(0, |t| t.start_us);
@@ -424,8 +435,8 @@ pub fn write_attempt_text(a: &Attempt, style: &Style, out: &mut dyn Write) -> io
             "  try {:<2} {:>9}  {:<24} {:<16} {}",
             i + 1,
             ms(t.start_us.saturating_sub(start)),
-            t.client,
-            t.requested.as_deref().unwrap_or("-"),
+            esc(&t.client),
+            esc(t.requested.as_deref().unwrap_or("-")),
             t.verdict
         )?;
     }
@@ -469,7 +480,7 @@ pub fn write_summary_text(s: &Summary, style: &Style, out: &mut dyn Write) -> io
         )?;
     }
     for note in &s.notes {
-        writeln!(out, "  note: {note}")?;
+        writeln!(out, "  note: {}", esc(note))?;
     }
     if let Some(m) = &s.expect_mismatches {
         if m.is_empty() {
@@ -480,7 +491,7 @@ pub fn write_summary_text(s: &Summary, style: &Style, out: &mut dyn Write) -> io
             )?;
         } else {
             for line in m {
-                writeln!(out, "  expect: {} {line}", style.red("mismatch"))?;
+                writeln!(out, "  expect: {} {}", style.red("mismatch"), esc(line))?;
             }
         }
     }

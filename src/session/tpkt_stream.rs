@@ -91,11 +91,20 @@ impl Session {
         };
         match (dir, tpdu) {
             (Direction::ClientToServer, Tpdu::ConnectionRequest(cr)) => {
+                // A negotiation structure that is there but unreadable (wrong type, cut short) makes
+                // the request malformed, not a legacy client's.
+                if let Some(e) = cr.neg_error {
+                    return self.broken(dir, pdu, e.pdu(), &e);
+                }
                 let (cookie, routing_token) = match cr.token {
                     Some(TokenLine::Cookie(c)) => {
                         (Some(String::from_utf8_lossy(c).into_owned()), None)
                     }
-                    Some(TokenLine::RoutingToken(t) | TokenLine::Unterminated(t)) => {
+                    Some(
+                        TokenLine::RoutingToken(t)
+                        | TokenLine::Unknown(t)
+                        | TokenLine::Unterminated(t),
+                    ) => {
                         (None, Some(String::from_utf8_lossy(t).into_owned()))
                     }
                     None => (None, None),

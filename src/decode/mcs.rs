@@ -17,7 +17,7 @@ pub(super) fn write_mcs(data: &[u8], p: &mut Printer<'_>) -> io::Result<()> {
                 nom::Needed::Unknown => "more bytes".to_string(),
             };
             return p.problem(format_args!(
-                "    MCS PDU cut short: needs {more} than the {} the TPDU carries: {}",
+                "    MCS PDU cut short: the TPDU carries {} bytes, it needs {more}: {}",
                 data.len(),
                 preview(data)
             ));

@@ -326,3 +326,38 @@ fn the_command_exits_1_on_every_complaint() {
         assert_eq!(code(bad), Some(1), "{bad}");
     }
 }
+
+fn frame_fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/fixtures/wire/frames/{name}", env!("CARGO_MANIFEST_DIR"));
+    rdpdiag::decode::hexinput::parse_hex_input(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn real_tshark_and_tcpdump_dumps() {
+    // tshark -x of a loopback capture's frame: the 4-byte BSD loopback header, IPv4, TCP.
+    let (verdict, text) = run(&frame_fixture("ndpi-rdp_f4_tshark-x.txt"), Layer::Auto);
+    assert_eq!(verdict, Verdict::Clean, "{text}");
+    assert!(
+        text.starts_with("@0 null frame, TCP 172.16.2.185:52494 -> 192.168.2.142:3389: payload at byte 44, 19 bytes\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("requestedProtocols SSL|HYBRID|HYBRID_EX (0x0000000b)"),
+        "{text}"
+    );
+    // tcpdump -x of the same packet, its summary line included: from the IP header.
+    let (verdict, text) = run(&frame_fixture("ndpi-rdp_f4_tcpdump-x.txt"), Layer::Auto);
+    assert_eq!(verdict, Verdict::Clean, "{text}");
+    assert!(
+        text.starts_with("@0 raw frame, TCP 172.16.2.185:52494"),
+        "{text}"
+    );
+    // tshark -x with a reassembled PDU: the reassembled section is decoded.
+    let (verdict, text) = run(&frame_fixture("rdp-x509_f13_tshark-x.txt"), Layer::Auto);
+    assert_eq!(verdict, Verdict::Clean, "{text}");
+    assert!(text.starts_with("@0 TPKT version 3, length 1405"), "{text}");
+    assert!(
+        text.contains("server certificate X.509 chain of 2, temporary"),
+        "{text}"
+    );
+}

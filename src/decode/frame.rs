@@ -18,11 +18,13 @@ pub(crate) struct FramePayload {
 }
 
 /// The link types a pasted frame is tried as, in order: Ethernet (`tshark -x`, `tcpdump -xx`), Linux
-/// cooked capture (`-i any`), raw IP (`tcpdump -x`).
-const LINKS: [LinkType; 4] = [
+/// cooked capture (`-i any`), BSD and OpenBSD loopback, raw IP (`tcpdump -x`).
+const LINKS: [LinkType; 6] = [
     LinkType::Ethernet,
     LinkType::LinuxSll,
     LinkType::LinuxSll2,
+    LinkType::Null,
+    LinkType::Loop,
     LinkType::Raw,
 ];
 
@@ -85,6 +87,9 @@ mod tests {
         // The same packet without the link layer is raw IP.
         let raw = tcp_payload(&f[14..]).unwrap();
         assert_eq!((raw.link, raw.offset), (LinkType::Raw, 40));
+        // Behind a BSD loopback header (AF_INET in host order), as ndpi__rdp.pcap holds it.
+        let null = tcp_payload(&[&[2, 0, 0, 0][..], &f[14..]].concat()).unwrap();
+        assert_eq!((null.link, null.offset), (LinkType::Null, 44));
     }
 
     #[test]

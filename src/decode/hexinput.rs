@@ -23,6 +23,9 @@ pub fn parse_hex_input(text: &str) -> Result<Vec<u8>, HexInputError> {
     let mut in_reassembled = false;
     for (n, line) in text.lines().enumerate() {
         let line_no = n + 1;
+        if is_tcpdump_summary(line) {
+            continue;
+        }
         if let Some(title) = section_title(line) {
             in_reassembled = title.starts_with("Reassembled");
             if in_reassembled {
@@ -49,6 +52,28 @@ pub fn parse_hex_input(text: &str) -> Result<Vec<u8>, HexInputError> {
         return Err(HexInputError::OddDigits(digits.len()));
     }
     hex::decode(&digits).map_err(|_| HexInputError::OddDigits(digits.len()))
+}
+
+/// The one-line packet summary tcpdump prints before a `-x`/`-X` dump: it starts with the time
+/// (`09:11:05.181421 IP …`, or with `-tttt` the date first).
+fn is_tcpdump_summary(line: &str) -> bool {
+    let is_time = |w: &str| {
+        let (hms, frac) = w.split_once('.').unwrap_or((w, "0"));
+        let parts: Vec<&str> = hms.split(':').collect();
+        parts.len() == 3
+            && parts.iter().all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_digit()))
+            && !frac.is_empty()
+            && frac.chars().all(|c| c.is_ascii_digit())
+    };
+    let is_date = |w: &str| {
+        w.len() == 10 && w.split('-').count() == 3 && w.chars().all(|c| c.is_ascii_digit() || c == '-')
+    };
+    let mut words = line.split_whitespace();
+    match (words.next(), words.next()) {
+        (Some(d), Some(t)) if is_date(d) => is_time(t),
+        (Some(t), Some(_)) => is_time(t),
+        _ => false,
+    }
 }
 
 /// The title of a `tshark -x` section, `Frame (61 bytes):` or `Reassembled TCP (1405 bytes):`.
@@ -148,6 +173,17 @@ mod tests {
     fn a_bad_digit_is_named_escaped() {
         let e = parse_hex_input("03\u{1b}[2J").map_err(|e| e.to_string());
         assert_eq!(e, Err("line 1: '\\x1b' is not a hex digit".to_string()));
+    }
+
+    #[test]
+    fn tcpdump_summary_lines_are_skipped() {
+        let dump = "09:11:05.181421 IP 172.16.2.185.52494 > 192.168.2.142.ms-wbt-server: Flags [P.], length 19\n\
+                    \t0x0000:  0300 0013\n\
+                    2019-05-28 09:11:05.181421 IP 10.0.0.1.1 > 10.0.0.2.3389: Flags [P.]\n\
+                    \t0x0000:  0ee0\n";
+        assert_eq!(parse_hex_input(dump), Ok(vec![3, 0, 0, 0x13, 0x0e, 0xe0]));
+        assert!(!is_tcpdump_summary("03 00 00 13"));
+        assert!(!is_tcpdump_summary("0000  03 00"));
     }
 
     #[test]

@@ -322,6 +322,7 @@ fn the_command_exits_1_on_every_complaint() {
         "150303000102",                           // alert of 1 byte
         "140303000102",                           // ChangeCipherSpec that is not 01
         "0300000b06e00000000000ff",               // trailing unrecognised byte
+        "1603030000",                             // empty handshake record
     ] {
         assert_eq!(code(bad), Some(1), "{bad}");
     }

@@ -149,6 +149,12 @@ fn handshake_record(
     state: &mut TlsState,
     p: &mut Printer<'_>,
 ) -> io::Result<()> {
+    if fragment.is_empty() {
+        // RFC 5246 §6.2.1: implementations must not send zero-length handshake fragments.
+        return p.problem(format_args!(
+            "  malformed: an empty handshake record"
+        ));
+    }
     if state.pending.is_empty() && looks_encrypted(fragment) {
         // A Finished whose ChangeCipherSpec was not pasted: no message header reads.
         return p.line(format_args!(

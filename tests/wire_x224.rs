@@ -476,3 +476,30 @@ fn connection_confirm_encoder_round_trips() {
     }
     assert_eq!(cc(&encode_connection_confirm(None).unwrap()).neg_data, None);
 }
+
+#[test]
+fn the_session_calls_a_wrong_negotiation_type_malformed_not_legacy() {
+    use rdpdiag::session::{Direction, Event, Session, Timestamp};
+    let structure = [0x03, 0x00, 0x08, 0x00, 0x03, 0x00, 0x00, 0x00];
+    let mut s = Session::new();
+    s.on_bytes(
+        Timestamp::from_secs(1),
+        Direction::ClientToServer,
+        Some(4),
+        &cr_with(&structure),
+    );
+    let events: Vec<&Event> = s.timeline().entries.iter().map(|e| &e.event).collect();
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            Event::Malformed { pdu, error } if pdu == "RDP_NEG_REQ" && error.contains("type is 0x3")
+        )),
+        "{events:#?}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::ConnectionRequest { .. })),
+        "{events:#?}"
+    );
+}

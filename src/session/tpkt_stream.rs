@@ -92,9 +92,13 @@ impl Session {
         match (dir, tpdu) {
             (Direction::ClientToServer, Tpdu::ConnectionRequest(cr)) => {
                 // A negotiation structure that is there but unreadable (wrong type, cut short) makes
-                // the request malformed, not a legacy client's.
+                // the request malformed, not a legacy client's (and the TPKT and CR are RDP: not not-rdp).
                 if let Some(e) = cr.neg_error {
-                    return self.broken(dir, pdu, e.pdu(), &e);
+                    let (pdu, error) = (e.pdu().to_string(), e.to_string());
+                    self.push(Some(dir), Event::Malformed { pdu, error });
+                    self.signal(Signal::Broken);
+                    self.stream_mut(dir).mode = Some(Mode::Skip);
+                    return;
                 }
                 let (cookie, routing_token) = match cr.token {
                     Some(TokenLine::Cookie(c)) => {

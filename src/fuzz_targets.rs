@@ -15,6 +15,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("rdp_neg", rdp_neg),
     ("decode", decode),
     ("hexinput", hexinput),
+    ("escape", escape),
     ("packet", packet),
     ("reasm", reasm),
     ("flows", flows),
@@ -55,13 +56,51 @@ pub fn rdp_neg(data: &[u8]) {
     check_rest(data, &wire::rdp_neg::parse_correlation_info(data));
 }
 
-/// The whole `decode` command on raw bytes, output thrown away.
+/// The whole `decode` command on raw bytes, read from each layer. Its output must never carry a byte
+/// from the wire raw: no control character but the newlines that end its lines, no bidi override.
+#[allow(clippy::panic)]
 pub fn decode(data: &[u8]) {
-    let _ = crate::decode::decode(data, crate::decode::Layer::Auto, &mut std::io::sink());
+    use crate::decode::Layer;
+    for layer in [Layer::Auto, Layer::Tpkt, Layer::Tls] {
+        let mut out = Vec::new();
+        if crate::decode::decode(data, layer, &mut out).is_err() {
+            panic!("decode failed to write to memory");
+        }
+        let Ok(text) = std::str::from_utf8(&out) else {
+            panic!("decode wrote bytes that are not UTF-8");
+        };
+        if let Some(c) = text
+            .chars()
+            .find(|&c| c != '\n' && crate::report::escape::is_unsafe_char(c))
+        {
+            panic!("decode printed U+{:04X} raw", u32::from(c));
+        }
+    }
 }
 
 pub fn hexinput(data: &[u8]) {
-    let _ = crate::decode::hexinput::parse_hex_input(&String::from_utf8_lossy(data));
+    let text = String::from_utf8_lossy(data);
+    if let Err(e) = crate::decode::hexinput::parse_hex_input(&text) {
+        escape(e.to_string().as_bytes());
+    }
+}
+
+/// The escaper: nothing unsafe comes out, clean text comes out unchanged, and escaping is idempotent
+/// on its own output.
+#[allow(clippy::panic)]
+pub fn escape(data: &[u8]) {
+    use crate::report::escape::{escape_control, is_unsafe_char};
+    let text = String::from_utf8_lossy(data);
+    let escaped = escape_control(&text);
+    if escaped.chars().any(is_unsafe_char) {
+        panic!("escape_control left an unsafe character");
+    }
+    if !text.chars().any(is_unsafe_char) && escaped != text {
+        panic!("escape_control changed clean text");
+    }
+    if escape_control(&escaped) != escaped {
+        panic!("escape_control is not idempotent on its output");
+    }
 }
 
 /// Packet decoding. The first byte picks the link type, the rest is one frame, decoded three times by

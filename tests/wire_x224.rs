@@ -72,6 +72,7 @@ fn spec_connection_request() {
                 length: 8,
                 requested_protocols: SecurityProtocols::RDP,
             }),
+            neg_error: None,
             correlation_info: None,
             trailing: &[],
         }
@@ -264,17 +265,124 @@ fn bad_lengths_are_errors_not_panics() {
         parse_tpdu(&[]),
         Err(nom::Err::Error(WireError::Truncated { .. }))
     ));
-    // An RDP_NEG_REQ cut inside the variable part.
+    // An RDP_NEG_REQ cut inside the variable part: the request is kept, the structure is the error.
     let cut = [
         0x03, 0x00, 0x00, 0x0e, 0x09, 0xe0, 0, 0, 0, 0, 0, 0x01, 0x00, 0x08,
     ];
+    let r = cr(&cut);
+    assert_eq!(r.neg_request, None);
     assert!(matches!(
-        parse_x224_packet(&cut),
-        Err(nom::Err::Error(WireError::Truncated {
+        r.neg_error,
+        Some(WireError::Truncated {
             pdu: "RDP_NEG_REQ",
             ..
-        }))
+        })
     ));
+    assert_eq!(r.trailing, [0x01, 0x00, 0x08]);
+}
+
+/// A Connection Request whose variable part is `variable` (LI and TPKT length filled in).
+fn cr_with(variable: &[u8]) -> Vec<u8> {
+    let li = u8::try_from(6 + variable.len()).unwrap();
+    let len = u16::try_from(4 + 1 + usize::from(li))
+        .unwrap()
+        .to_be_bytes();
+    let mut p = vec![0x03, 0x00, len[0], len[1], li, 0xe0, 0, 0, 0, 0, 0];
+    p.extend_from_slice(variable);
+    p
+}
+
+#[test]
+fn a_negotiation_structure_of_the_wrong_type_is_malformed_not_legacy() {
+    for ty in [0x00u8, 0x02, 0x03, 0x07] {
+        // type, flags, length 8, requestedProtocols SSL|HYBRID
+        let structure = [ty, 0x00, 0x08, 0x00, 0x03, 0x00, 0x00, 0x00];
+        for token in [&b""[..], b"Cookie: mstshash=eve\r\n"] {
+            let bytes = cr_with(&[token, &structure[..]].concat());
+            let r = cr(&bytes);
+            assert_eq!(r.neg_request, None, "type {ty}");
+            assert!(
+                matches!(
+                    r.neg_error,
+                    Some(WireError::BadValue { pdu: "RDP_NEG_REQ", field: "type", got, .. }) if got == u64::from(ty)
+                ),
+                "type {ty}: {:?}",
+                r.neg_error
+            );
+            assert_eq!(r.trailing, structure);
+            assert_eq!(r.token.is_some(), !token.is_empty());
+        }
+    }
+    // A second RDP_NEG_REQ after the first is not a correlation info either.
+    let req = [0x01, 0x00, 0x08, 0x00, 0x01, 0x00, 0x00, 0x00];
+    let bytes = cr_with(&[&req[..], &req[..]].concat());
+    let r = cr(&bytes);
+    assert!(r.neg_request.is_some());
+    assert!(r.neg_error.is_some());
+    assert_eq!(r.trailing, req);
+}
+
+#[test]
+fn token_lines_routing_token_unknown_and_cut_short() {
+    // MS-RDPBCGR 2.2.1.1: routingToken is "Cookie: msts=" ... CR LF (the load balancer's token).
+    let bytes = cr_with(b"Cookie: msts=3640205228.15629.0000\r\n");
+    let r = cr(&bytes);
+    assert_eq!(
+        r.token,
+        Some(TokenLine::RoutingToken(
+            b"Cookie: msts=3640205228.15629.0000"
+        ))
+    );
+    assert_eq!(r.neg_request, None);
+    assert_eq!(r.neg_error, None);
+    // Any other line is not a routing token.
+    let bytes = cr_with(b"X-Evil: \x1b[2J\r\n\x01\x00\x08\x00\x01\x00\x00\x00");
+    let r = cr(&bytes);
+    assert_eq!(r.token, Some(TokenLine::Unknown(b"X-Evil: \x1b[2J")));
+    assert!(r.neg_request.is_some());
+    // No CR LF: the line is cut short, and swallows the rest.
+    let bytes = cr_with(b"Cookie: mstshash=eve\x01\x00\x08\x00\x01\x00\x00\x00");
+    let r = cr(&bytes);
+    assert!(
+        matches!(r.token, Some(TokenLine::Unterminated(t)) if t.starts_with(b"Cookie: mstshash=eve"))
+    );
+    assert_eq!(r.neg_request, None);
+}
+
+#[test]
+fn correlation_info_and_data_tpdu_lengths_are_checked() {
+    let spec = ConnectionRequestSpec {
+        cookie: None,
+        requested_protocols: Some(SecurityProtocols::SSL),
+        flags: NegRequestFlags(0),
+        correlation_id: Some([0x5a; 16]),
+    };
+    let good = encode_connection_request(&spec).unwrap();
+    let c = cr(&good).correlation_info.unwrap();
+    assert!(c.length_ok());
+    // The correlation info's length field (after type and flags of the 9th byte of the variable part).
+    let mut bad = good.clone();
+    let at = 11 + 8 + 2;
+    assert_eq!(bad[at], 36);
+    bad[at] = 35;
+    let c = cr(&bad).correlation_info.unwrap();
+    assert_eq!(c.length, 35);
+    assert!(!c.length_ok());
+
+    // X.224 Data with LI 3: one header byte more than class 0 has.
+    let dt = [0x03, 0x00, 0x00, 0x0a, 0x03, 0xf0, 0x80, 0x7f, 0x21, 0x80];
+    let Tpdu::Data(d) = parse_x224_packet(&dt).unwrap().1 else {
+        panic!("not DT")
+    };
+    assert_eq!(d.length_indicator, 3);
+    assert!(!d.length_ok());
+    assert_eq!(d.extra_header, [0x7f]);
+    assert_eq!(d.user_data, [0x21, 0x80]);
+    let dt = encode_data(&[1]).unwrap();
+    let Tpdu::Data(d) = parse_x224_packet(&dt).unwrap().1 else {
+        panic!("not DT")
+    };
+    assert!(d.length_ok());
 }
 
 #[test]
@@ -367,4 +475,31 @@ fn connection_confirm_encoder_round_trips() {
         assert_eq!(cc(&bytes).neg_data, Some(data));
     }
     assert_eq!(cc(&encode_connection_confirm(None).unwrap()).neg_data, None);
+}
+
+#[test]
+fn the_session_calls_a_wrong_negotiation_type_malformed_not_legacy() {
+    use rdpdiag::session::{Direction, Event, Session, Timestamp};
+    let structure = [0x03, 0x00, 0x08, 0x00, 0x03, 0x00, 0x00, 0x00];
+    let mut s = Session::new();
+    s.on_bytes(
+        Timestamp::from_secs(1),
+        Direction::ClientToServer,
+        Some(4),
+        &cr_with(&structure),
+    );
+    let events: Vec<&Event> = s.timeline().entries.iter().map(|e| &e.event).collect();
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            Event::Malformed { pdu, error } if pdu == "RDP_NEG_REQ" && error.contains("type is 0x3")
+        )),
+        "{events:#?}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::ConnectionRequest { .. })),
+        "{events:#?}"
+    );
 }

@@ -92,6 +92,7 @@ pub(super) fn run_explain(codes: &[String], json: bool) -> ExitCode {
         return fail("explain: standard output", io_error_words(&e));
     }
     for u in &unknown {
+        let u = rdpdiag::report::escape::escape_control(u);
         eprintln!("rdpdiag: explain: unknown code '{u}': not a disconnect reason, extended reason, errorInfo, RDP_NEG failure, NTSTATUS, TLS alert or Windows event id that rdpdiag knows");
     }
     if unknown.is_empty() {

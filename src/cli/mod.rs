@@ -446,8 +446,10 @@ fn probe_targets(
     ))
 }
 
-/// One line on standard error, `rdpdiag: WHAT: WHY`, and exit 2: rdpdiag could not do the job.
+/// One line on standard error, `rdpdiag: WHAT: WHY`, and exit 2: rdpdiag could not do the job. Both
+/// parts may hold what the user or a file gave (a target line, a file name): control characters escaped.
 fn fail(what: &str, why: impl std::fmt::Display) -> ExitCode {
-    eprintln!("rdpdiag: {what}: {why}");
+    let esc = rdpdiag::report::escape::escape_control;
+    eprintln!("rdpdiag: {}: {}", esc(what), esc(&why.to_string()));
     ExitCode::from(exit::TROUBLE)
 }

@@ -66,11 +66,13 @@ pub(super) fn run_probe(
     // Targets that could not be parsed or resolved: one error line each, never a diagnosis.
     let mut unusable = 0u64;
     let mut probed_any = false;
-    let mut sink = |result: Result<Probed, _>| {
+    let mut sink = |result: Result<Probed, rdpdiag::probe::target::TargetError>| {
         let probed: Probed = match result {
             Ok(p) => p,
             Err(e) => {
                 unusable += 1;
+                // A target line from a file or standard input is the user's text: shown escaped.
+                let e = rdpdiag::report::escape::escape_control(&e.to_string()).into_owned();
                 match &progress {
                     Some(bar) => bar.suspend(|| eprintln!("rdpdiag: probe: {e}")),
                     None => eprintln!("rdpdiag: probe: {e}"),
@@ -96,6 +98,7 @@ pub(super) fn run_probe(
                 Some(last) => format!("rdpdiag: probe: {last}"),
                 None => format!("rdpdiag: probe: {}: {e}", probed.report.target),
             };
+            let line = rdpdiag::report::escape::escape_control(&line).into_owned();
             match &progress {
                 Some(bar) => bar.suspend(|| eprintln!("{line}")),
                 None => eprintln!("{line}"),

@@ -1,28 +1,50 @@
 //! `rdpdiag decode` for the MCS PDU inside an X.224 Data TPDU.
 
-use std::io::{self, Write};
+use std::io;
 
-use super::fields::preview;
+use super::fields::{preview, Printer};
+use crate::report::escape::escape_control as esc;
 use crate::wire::mcs::{parse_mcs, CertificateChain, Mcs, ServerDataBlock};
 
-/// The MCS PDU carried by an X.224 Data TPDU, as far as connection setup needs it.
-pub(super) fn write_mcs(data: &[u8], out: &mut dyn Write) -> io::Result<()> {
+/// The MCS PDU carried by an X.224 Data TPDU, as far as connection setup needs it; one that does not
+/// parse is said to, with why.
+pub(super) fn write_mcs(data: &[u8], p: &mut Printer<'_>) -> io::Result<()> {
     let mcs = match parse_mcs(data) {
         Ok((_, m)) => m,
-        Err(_) => return writeln!(out, "    {}", preview(data)),
+        Err(nom::Err::Incomplete(needed)) => {
+            let more = match needed {
+                nom::Needed::Size(n) => format!("{n} more bytes"),
+                nom::Needed::Unknown => "more bytes".to_string(),
+            };
+            return p.problem(format_args!(
+                "    MCS PDU cut short: the TPDU carries {} bytes, it needs {more}: {}",
+                data.len(),
+                preview(data)
+            ));
+        }
+        Err(nom::Err::Error(e) | nom::Err::Failure(e)) => {
+            return p.problem(format_args!(
+                "    MCS PDU that does not parse: {e}; {} bytes: {}",
+                data.len(),
+                preview(data)
+            ))
+        }
     };
+    write_parsed(mcs, data, p)
+}
+
+fn write_parsed(mcs: Mcs<'_>, data: &[u8], p: &mut Printer<'_>) -> io::Result<()> {
     match mcs {
         Mcs::ConnectInitial(ci) => {
             let core = ci.conference.core();
             let name = core.map(|c| c.client_name()).unwrap_or_default();
-            writeln!(
-                out,
-                "    MCS Connect-Initial: client {name}, build {}",
+            let name = esc(&name);
+            p.line(format_args!("    MCS Connect-Initial: client {name}, build {}",
                 core.map_or(0, |c| c.client_build)
-            )
+            ))
         }
         Mcs::ConnectResponse(cr) => {
-            writeln!(out, "    MCS Connect-Response: result {}", cr.result)?;
+            p.line(format_args!("    MCS Connect-Response: result {}", cr.result))?;
             let security = cr.conference.as_ref().and_then(|c| {
                 c.blocks.iter().find_map(|b| match b {
                     ServerDataBlock::Security(s) => Some(s),
@@ -30,11 +52,9 @@ pub(super) fn write_mcs(data: &[u8], out: &mut dyn Write) -> io::Result<()> {
                 })
             });
             if let Some(s) = security {
-                writeln!(
-                    out,
-                    "      encryption {} level {}",
+                p.line(format_args!("      encryption {} level {}",
                     s.encryption_method, s.encryption_level
-                )?;
+                ))?;
                 if let Some(cert) = &s.server_certificate {
                     let kind = match &cert.chain {
                         CertificateChain::Proprietary(_) => "proprietary".to_string(),
@@ -43,27 +63,23 @@ pub(super) fn write_mcs(data: &[u8], out: &mut dyn Write) -> io::Result<()> {
                         }
                         CertificateChain::Unknown(_) => "unknown".to_string(),
                     };
-                    writeln!(
-                        out,
-                        "      server certificate {kind}{}",
+                    p.line(format_args!("      server certificate {kind}{}",
                         if cert.temporary() { ", temporary" } else { "" }
-                    )?;
+                    ))?;
                 }
             }
             Ok(())
         }
         Mcs::DisconnectProviderUltimatum { reason } => {
-            writeln!(out, "    MCS Disconnect Provider Ultimatum ({reason})")
+            p.line(format_args!("    MCS Disconnect Provider Ultimatum ({reason})"))
         }
         Mcs::AttachUserConfirm { result, .. } => {
-            writeln!(out, "    MCS Attach User Confirm: result {result}")
+            p.line(format_args!("    MCS Attach User Confirm: result {result}"))
         }
         Mcs::ChannelJoinConfirm {
             result, channel_id, ..
-        } => writeln!(
-            out,
-            "    MCS Channel Join Confirm: result {result}, channel {channel_id:?}"
-        ),
+        } => p.line(format_args!("    MCS Channel Join Confirm: result {result}, channel {channel_id:?}"
+        )),
         Mcs::SendData {
             indication,
             channel_id,
@@ -75,14 +91,12 @@ pub(super) fn write_mcs(data: &[u8], out: &mut dyn Write) -> io::Result<()> {
             } else {
                 "Send Data Request"
             };
-            writeln!(
-                out,
-                "    MCS {kind} on channel {channel_id}, {} bytes: {}",
+            p.line(format_args!("    MCS {kind} on channel {channel_id}, {} bytes: {}",
                 user_data.len(),
                 preview(user_data)
-            )
+            ))
         }
-        Mcs::Other { pdu_type, .. } => writeln!(out, "    MCS {pdu_type}: {}", preview(data)),
+        Mcs::Other { pdu_type, .. } => p.line(format_args!("    MCS {pdu_type}: {}", preview(data))),
     }
 }
 

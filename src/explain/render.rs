@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 
 use super::{CodeKind, Explanation};
+use crate::report::escape::escape_control as esc;
 
 /// Writes each explanation as a block: the code and what kind it is, its name and meaning, the likely
 /// causes by id with one line each, and the checks. Blocks are separated by a blank line; an empty slice
@@ -36,9 +37,9 @@ pub fn write_text(explanations: &[Explanation], out: &mut dyn Write) -> io::Resu
                 .value
                 .is_none_or(|v| format!("{v:#x}") != explanation.name)
         {
-            writeln!(out, "  name:    {}", explanation.name)?;
+            writeln!(out, "  name:    {}", esc(&explanation.name))?;
         }
-        writeln!(out, "  meaning: {}", explanation.meaning)?;
+        writeln!(out, "  meaning: {}", esc(&explanation.meaning))?;
         if !explanation.causes.is_empty() {
             let heading = match explanation.kind {
                 CodeKind::Cause => "cause",

@@ -4,6 +4,7 @@
 
 pub mod attempts;
 pub mod build;
+pub mod escape;
 mod json;
 pub mod junit;
 pub mod target;

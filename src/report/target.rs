@@ -5,6 +5,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use super::escape::escape_control as esc;
 use super::json::SCHEMA;
 use super::text::Style;
 use super::{write_connection_json_value, write_connection_text, ConnectionReport};
@@ -121,7 +122,7 @@ pub fn write_target_text(t: &TargetReport, style: &Style, out: &mut dyn Write) -
     let addr = t
         .address
         .as_deref()
-        .map(|a| format!(" ({a})"))
+        .map(|a| format!(" ({})", esc(a)))
         .unwrap_or_default();
     let reach = match t.reached {
         Some("tls") => " (followed through the TLS handshake; no credentials sent)",
@@ -132,11 +133,11 @@ pub fn write_target_text(t: &TargetReport, style: &Style, out: &mut dyn Write) -
     writeln!(
         out,
         "target {}{addr}: verdict {}{reach}",
-        t.target,
+        esc(&t.target),
         style.verdict(t.verdict)
     )?;
     if let Some(e) = &t.error {
-        writeln!(out, "  {e}")?;
+        writeln!(out, "  {}", esc(e))?;
         return writeln!(out);
     }
     if t.verdict == "not-rdp" {
@@ -148,14 +149,14 @@ pub fn write_target_text(t: &TargetReport, style: &Style, out: &mut dyn Write) -
     } else if !t.protocols.is_empty() {
         writeln!(out, "  security protocols (NLA {}):", t.nla)?;
         for p in &t.protocols {
-            writeln!(out, "    {:<40} {}", p.offer, p.answer)?;
+            writeln!(out, "    {:<40} {}", esc(&p.offer), esc(&p.answer))?;
         }
     }
     if !t.tls_versions.is_empty() {
         let v: Vec<String> = t
             .tls_versions
             .iter()
-            .map(|v| format!("{}: {}", v.version, v.answer))
+            .map(|v| format!("{}: {}", esc(&v.version), esc(&v.answer)))
             .collect();
         writeln!(out, "  TLS versions: {}", v.join("; "))?;
     }
@@ -174,25 +175,29 @@ pub fn write_target_text(t: &TargetReport, style: &Style, out: &mut dyn Write) -
             if accepted.is_empty() {
                 "none".to_string()
             } else {
-                accepted.join(", ")
+                esc(&accepted.join(", ")).into_owned()
             }
         )?;
     }
     if let Some((v, s)) = &t.tls {
-        writeln!(out, "  TLS handshake: {v} {s}")?;
+        writeln!(out, "  TLS handshake: {} {}", esc(v), esc(s))?;
     }
     if let Some(CertEntry::Parsed(c)) = t.certificate.first() {
         writeln!(
             out,
             "  certificate: {} issued by {}, {} to {}, SHA-256 {}",
-            c.subject, c.issuer, c.not_before_display, c.not_after_display, c.sha256_fingerprint
+            esc(&c.subject),
+            esc(&c.issuer),
+            esc(&c.not_before_display),
+            esc(&c.not_after_display),
+            esc(&c.sha256_fingerprint)
         )?;
     }
     if let Some(i) = &t.server_info {
         let mut parts = Vec::new();
         let mut add = |k: &str, v: &Option<String>| {
             if let Some(v) = v {
-                parts.push(format!("{k} {v}"));
+                parts.push(format!("{k} {}", esc(v)));
             }
         };
         add("NetBIOS", &i.netbios_computer);
@@ -242,7 +247,7 @@ pub fn write_target_text(t: &TargetReport, style: &Style, out: &mut dyn Write) -
     if !extra.is_empty() {
         writeln!(out, "  advisories for this server:")?;
         for f in extra {
-            writeln!(out, "    - {} : {}", f.id, f.title)?;
+            writeln!(out, "    - {} : {}", f.id, esc(&f.title))?;
         }
     }
     writeln!(out)

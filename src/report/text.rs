@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 
 use super::attempts::Attempt;
+use super::escape::escape_control as esc;
 use super::{connection_name, for_port, server_port, ConnectionReport, Summary};
 use crate::diagnose::duration_text as ms;
 use crate::diagnose::{Confidence, Finding, Outcome, Severity, Verdict};
@@ -115,7 +116,7 @@ fn ladder(tl: &Timeline, reached: Stage) -> Vec<(Stage, String)> {
                     icmp_type,
                     code,
                     reporter,
-                }) => format!("ICMP unreachable {icmp_type}/{code} from {reporter}"),
+                }) => format!("ICMP unreachable {icmp_type}/{code} from {}", esc(reporter)),
                 // The probe's view: connect()'s error or its own wait, never a packet it did not see.
                 Some(Event::TcpConnectError { error, os_error }) => match error {
                     ConnectError::Refused => {
@@ -128,7 +129,7 @@ fn ladder(tl: &Timeline, reached: Stage) -> Vec<(Stage, String)> {
                         "network unreachable, reported by the network stack".to_string()
                     }
                     ConnectError::TimedOut | ConnectError::Other => {
-                        format!("connection attempt failed: {os_error}")
+                        format!("connection attempt failed: {}", esc(os_error))
                     }
                 },
                 Some(Event::Timeout { waited_us }) => format!(
@@ -152,7 +153,7 @@ fn ladder(tl: &Timeline, reached: Stage) -> Vec<(Stage, String)> {
                         };
                         let who = cookie
                             .as_ref()
-                            .map(|c| format!(", cookie mstshash={c}"))
+                            .map(|c| format!(", cookie mstshash={}", esc(c)))
                             .unwrap_or_default();
                         format!("Connection Request: {neg}{who}")
                     }
@@ -172,10 +173,10 @@ fn ladder(tl: &Timeline, reached: Stage) -> Vec<(Stage, String)> {
                     .unwrap_or_default();
                 match ans.map(|e| &e.event) {
                     Some(Event::ConnectionConfirm { selected, .. }) => {
-                        format!("server selected {selected}{rtt}")
+                        format!("server selected {}{rtt}", esc(selected))
                     }
                     Some(Event::NegotiationFailure { name, .. }) => {
-                        format!("server refused: {name}{rtt}")
+                        format!("server refused: {}{rtt}", esc(name))
                     }
                     _ => "no Connection Confirm".to_string(),
                 }
@@ -197,9 +198,10 @@ fn ladder(tl: &Timeline, reached: Stage) -> Vec<(Stage, String)> {
                 }) = ch.map(|e| &e.event)
                 {
                     parts.push(format!(
-                        "client offers up to {max_version}{}",
+                        "client offers up to {}{}",
+                        esc(max_version),
                         sni.as_ref()
-                            .map(|s| format!(" (SNI {s})"))
+                            .map(|s| format!(" (SNI {})", esc(s)))
                             .unwrap_or_default()
                     ));
                 }
@@ -210,7 +212,9 @@ fn ladder(tl: &Timeline, reached: Stage) -> Vec<(Stage, String)> {
                         ..
                     }) => {
                         parts.push(format!(
-                            "server chose {version_name} {cipher_suite_name}{}",
+                            "server chose {} {}{}",
+                            esc(version_name),
+                            esc(cipher_suite_name),
                             gap(ch, sh)
                                 .map(|g| format!(" ({})", ms(g)))
                                 .unwrap_or_default()
@@ -225,7 +229,8 @@ fn ladder(tl: &Timeline, reached: Stage) -> Vec<(Stage, String)> {
                     if let Some(crate::session::CertEntry::Parsed(leaf)) = chain.first() {
                         parts.push(format!(
                             "certificate {} until {}",
-                            leaf.subject, leaf.not_after_display
+                            esc(&leaf.subject),
+                            esc(&leaf.not_after_display)
                         ));
                     }
                 }
@@ -258,11 +263,11 @@ fn ladder(tl: &Timeline, reached: Stage) -> Vec<(Stage, String)> {
                         ..
                     }) => format!(
                         "MCS connect response: encryption {} level {}{}",
-                        encryption_method_name.as_deref().unwrap_or("?"),
-                        encryption_level_name.as_deref().unwrap_or("?"),
+                        esc(encryption_method_name.as_deref().unwrap_or("?")),
+                        esc(encryption_level_name.as_deref().unwrap_or("?")),
                         server_cert
                             .as_ref()
-                            .map(|c| format!(", server certificate {c}"))
+                            .map(|c| format!(", server certificate {}", esc(c)))
                             .unwrap_or_default()
                     ),
                     _ => "MCS connect in the clear".to_string(),
@@ -299,7 +304,7 @@ pub(super) fn write_finding(
         } else {
             ""
         },
-        f.title
+        esc(&f.title)
     );
     let head = if f.severity == Severity::Advisory {
         style.yellow(&head)
@@ -308,7 +313,7 @@ pub(super) fn write_finding(
     };
     writeln!(out, "  {head}")?;
     if !f.explains.is_empty() {
-        writeln!(out, "     explains: {}", f.explains.join("; "))?;
+        writeln!(out, "     explains: {}", esc(&f.explains.join("; ")))?;
     }
     for e in &f.evidence {
         let packet = e
@@ -320,12 +325,12 @@ pub(super) fn write_finding(
             out,
             "     {} {}",
             style.dim(&format!("[{packet}+{}{dir}]", ms(e.t_us))),
-            e.text
+            esc(&e.text)
         )?;
     }
     writeln!(out, "     fix: {}", for_port(f.remedy, port))?;
     for c in &f.host_checks {
-        writeln!(out, "     check: {}", for_port(c, port))?;
+        writeln!(out, "     check: {}", esc(&for_port(c, port)))?;
     }
     if !f.lookalikes.is_empty() {
         writeln!(
@@ -364,8 +369,10 @@ pub fn write_connection_text(
         .unwrap_or_default();
     writeln!(
         out,
-        "{}{tunnel}{label}  {verdict}",
-        style.bold(&connection_name(r))
+        "{}{}{}  {verdict}",
+        style.bold(&esc(&connection_name(r))),
+        esc(&tunnel),
+        esc(&label)
     )?;
     let tl = &r.observation.timeline;
     let steps = ladder(tl, d.stage_reached);
@@ -441,7 +448,7 @@ pub fn write_connection_text(
                 out,
                 "    {i:>3} {:>10} {packet:>6} {dir}  {}",
                 ms(e.t_us),
-                event_text(&e.event)
+                esc(&event_text(&e.event))
             )?;
         }
     }
@@ -466,13 +473,13 @@ pub fn write_attempt_text(a: &Attempt, style: &Style, out: &mut dyn Write) -> io
     };
     let fallback = a
         .fallback()
-        .map(|f| format!("; offers {f}"))
+        .map(|f| format!("; offers {}", esc(&f)))
         .unwrap_or_default();
     writeln!(
         out,
         "{} {}  {n} tries in {}{fallback}  {how}",
         style.bold("attempt"),
-        style.bold(&format!("{} -> {}", a.client, a.server)),
+        style.bold(&esc(&format!("{} -> {}", a.client, a.server))),
         ms(a.span_us()),
     )?;
     let start = a.tries.first().map_or(0, |t| t.start_us);
@@ -482,8 +489,8 @@ pub fn write_attempt_text(a: &Attempt, style: &Style, out: &mut dyn Write) -> io
             "  try {:<2} {:>9}  {:<24} {:<16} {}",
             i + 1,
             ms(t.start_us.saturating_sub(start)),
-            t.client,
-            t.requested.as_deref().unwrap_or("-"),
+            esc(&t.client),
+            esc(t.requested.as_deref().unwrap_or("-")),
             t.verdict
         )?;
     }
@@ -534,7 +541,7 @@ pub fn write_summary_text(s: &Summary, style: &Style, out: &mut dyn Write) -> io
         )?;
     }
     for note in &s.notes {
-        writeln!(out, "  note: {note}")?;
+        writeln!(out, "  note: {}", esc(note))?;
     }
     for e in &s.errors {
         writeln!(out, "  {} {e}", style.red("error:"))?;
@@ -555,7 +562,7 @@ pub fn write_summary_text(s: &Summary, style: &Style, out: &mut dyn Write) -> io
             )?;
         } else {
             for line in m {
-                writeln!(out, "  expect: {} {line}", style.red("mismatch"))?;
+                writeln!(out, "  expect: {} {}", style.red("mismatch"), esc(line))?;
             }
         }
     }

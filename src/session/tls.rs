@@ -363,7 +363,7 @@ impl Session {
                 } else {
                     self.tls.version = Some(version);
                     self.tls.cipher_suite = Some(sh.cipher_suite.0);
-                    if version == ProtocolVersion::TLS1_3 {
+                    if version.is_tls13() {
                         // Everything after ServerHello is protected, on both sides.
                         self.tls.tls13 = true;
                         self.tls.server_protected = true;

@@ -102,11 +102,24 @@ impl Session {
         };
         match (dir, tpdu) {
             (Direction::ClientToServer, Tpdu::ConnectionRequest(cr)) => {
+                // A negotiation structure that is there but unreadable (wrong type, cut short) makes
+                // the request malformed, not a legacy client's (and the TPKT and CR are RDP: not not-rdp).
+                if let Some(e) = cr.neg_error {
+                    let (pdu, error) = (e.pdu().to_string(), e.to_string());
+                    self.push(Some(dir), Event::Malformed { pdu, error });
+                    self.signal(Signal::Broken);
+                    self.stream_mut(dir).mode = Some(Mode::Skip);
+                    return;
+                }
                 let (cookie, routing_token) = match cr.token {
                     Some(TokenLine::Cookie(c)) => {
                         (Some(String::from_utf8_lossy(c).into_owned()), None)
                     }
-                    Some(TokenLine::RoutingToken(t) | TokenLine::Unterminated(t)) => {
+                    Some(
+                        TokenLine::RoutingToken(t)
+                        | TokenLine::Unknown(t)
+                        | TokenLine::Unterminated(t),
+                    ) => {
                         (None, Some(String::from_utf8_lossy(t).into_owned()))
                     }
                     None => (None, None),

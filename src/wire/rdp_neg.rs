@@ -253,6 +253,13 @@ impl NegRequest {
     }
 }
 
+impl CorrelationInfo<'_> {
+    /// True when the length field says what the specification requires (36).
+    pub fn length_ok(&self) -> bool {
+        self.length == CORRELATION_INFO_LEN
+    }
+}
+
 impl NegResponse {
     /// True when the length field says what the specification requires.
     pub fn length_ok(&self) -> bool {

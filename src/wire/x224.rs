@@ -68,9 +68,12 @@ impl fmt::Display for TpduCode {
 pub enum TokenLine<'a> {
     /// `Cookie: mstshash=IDENTIFIER`: the value after `mstshash=`.
     Cookie(&'a [u8]),
-    /// Any other CR LF-terminated line, such as `Cookie: msts=...` (load-balancing routing token).
+    /// `Cookie: msts=...` (the load-balancing routing token), the whole line.
     RoutingToken(&'a [u8]),
-    /// A line that starts like a cookie but has no CR LF before the end of the TPDU.
+    /// Any other CR LF-terminated line: neither a cookie nor a routing token, so not what the
+    /// specification allows there.
+    Unknown(&'a [u8]),
+    /// A line that has no CR LF before the end of the TPDU: cut short.
     Unterminated(&'a [u8]),
 }
 
@@ -82,8 +85,12 @@ pub struct ConnectionRequest<'a> {
     pub src_ref: u16,
     pub class_option: u8,
     pub token: Option<TokenLine<'a>>,
-    /// RDP_NEG_REQ; `None` for a legacy client that offers standard RDP security only.
+    /// RDP_NEG_REQ; `None` for a legacy client that offers standard RDP security only (see
+    /// [`ConnectionRequest::neg_error`]: a structure that is there but unreadable is not that).
     pub neg_request: Option<NegRequest>,
+    /// Why a negotiation structure after the token line could not be read (a wrong type, 0 or 3, or a
+    /// structure cut short), when it could not; its bytes are in `trailing`.
+    pub neg_error: Option<WireError>,
     pub correlation_info: Option<CorrelationInfo<'a>>,
     /// Bytes of the variable part or user data that follow what could be read.
     pub trailing: &'a [u8],
@@ -171,10 +178,24 @@ pub struct ErrorTpdu<'a> {
 /// X.224 §13.7 Data TPDU (class 0): what MCS and everything after it ride in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DataTpdu<'a> {
+    /// The length indicator as sent: 2 in class 0 (code, then TPDU-NR/EOT); see [`DataTpdu::length_ok`].
+    pub length_indicator: u8,
     /// The EOT bit of the second header byte (end of TSDU).
     pub eot: bool,
+    /// Header bytes past the two class 0 defines (none when well formed).
+    pub extra_header: &'a [u8],
     pub user_data: &'a [u8],
 }
+
+impl DataTpdu<'_> {
+    /// True when the length indicator is 2, as X.224 §13.7.1 requires in class 0.
+    pub fn length_ok(&self) -> bool {
+        self.length_indicator == DATA_TPDU_LI
+    }
+}
+
+/// The length indicator of a class 0 Data TPDU (X.224 §13.7.1).
+pub const DATA_TPDU_LI: u8 = 2;
 
 /// One X.224 TPDU.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -246,9 +267,12 @@ pub fn parse_tpdu(payload: &[u8]) -> WireResult<'_, Tpdu<'_>> {
             })
         }
         0xF0 => {
-            let (_, (_, eot)) = bounded("X.224 Data", header, |i| (byte, byte).parse(i))?;
+            let (extra_header, (_, eot)) =
+                bounded("X.224 Data", header, |i| (byte, byte).parse(i))?;
             Tpdu::Data(DataTpdu {
+                length_indicator: li,
                 eot: eot & 0x80 != 0,
+                extra_header,
                 user_data,
             })
         }
@@ -291,6 +315,7 @@ fn connection_request<'a>(
         class_option,
         token: None,
         neg_request: None,
+        neg_error: None,
         correlation_info: None,
         trailing: &[],
     };
@@ -300,24 +325,54 @@ fn connection_request<'a>(
     } else if !user_data.is_empty() {
         cr.trailing = user_data;
     }
-    let starts_like_token = !matches!(
-        variable.first(),
-        None | Some(&TYPE_RDP_NEG_REQ) | Some(&TYPE_RDP_CORRELATION_INFO)
-    );
-    if starts_like_token {
+    // A token line is text; the negotiation structures start with a small type byte (1, 6, or a wrong
+    // one such as 0 or 3), never with a printable character.
+    if variable.first().is_some_and(|b| !is_structure_type(*b)) {
         let (rest, token) = token_line(variable);
         cr.token = Some(token);
         variable = rest;
     }
-    if variable.first() == Some(&TYPE_RDP_NEG_REQ) {
-        let (rest, req) = bounded("RDP_NEG_REQ", variable, parse_neg_request)?;
-        cr.neg_request = Some(req);
-        variable = rest;
-    }
-    if variable.first() == Some(&TYPE_RDP_CORRELATION_INFO) {
-        let (rest, info) = bounded("RDP_NEG_CORRELATION_INFO", variable, parse_correlation_info)?;
-        cr.correlation_info = Some(info);
-        variable = rest;
+    // RDP_NEG_REQ, then RDP_NEG_CORRELATION_INFO. A bad structure must not hide the request itself: its
+    // error is kept beside the outer facts and its bytes, from its first, are the trailing bytes.
+    while let Some(&ty) = variable.first().filter(|b| is_structure_type(**b)) {
+        let parsed = match ty {
+            TYPE_RDP_NEG_REQ if cr.neg_request.is_none() && cr.correlation_info.is_none() => {
+                bounded("RDP_NEG_REQ", variable, parse_neg_request).map(|(rest, req)| {
+                    cr.neg_request = Some(req);
+                    rest
+                })
+            }
+            TYPE_RDP_CORRELATION_INFO if cr.correlation_info.is_none() => bounded(
+                "RDP_NEG_CORRELATION_INFO",
+                variable,
+                parse_correlation_info,
+            )
+            .map(|(rest, info)| {
+                cr.correlation_info = Some(info);
+                rest
+            }),
+            _ => Err(nom::Err::Error(WireError::BadValue {
+                pdu: "RDP_NEG_REQ",
+                field: "type",
+                got: ty.into(),
+                expected: "0x01 TYPE_RDP_NEG_REQ, then 0x06 TYPE_RDP_CORRELATION_INFO",
+            })),
+        };
+        match parsed {
+            Ok(rest) => variable = rest,
+            Err(nom::Err::Error(e) | nom::Err::Failure(e)) => {
+                cr.neg_error = Some(e);
+                break;
+            }
+            // `bounded` never asks for more; were it to, the structure is cut short all the same.
+            Err(nom::Err::Incomplete(_)) => {
+                cr.neg_error = Some(WireError::Truncated {
+                    pdu: "RDP_NEG_REQ",
+                    kind: nom::error::ErrorKind::Eof,
+                });
+                break;
+            }
+        }
     }
     if !variable.is_empty() {
         cr.trailing = variable;
@@ -325,7 +380,14 @@ fn connection_request<'a>(
     Ok(cr)
 }
 
+/// Whether a byte can start a negotiation structure rather than a token line (types are small numbers;
+/// a token line starts with a printable character).
+fn is_structure_type(b: u8) -> bool {
+    b < 0x20
+}
+
 const COOKIE_PREFIX: &[u8] = b"Cookie: mstshash=";
+const ROUTING_TOKEN_PREFIX: &[u8] = b"Cookie: msts=";
 
 /// Splits the cookie or routing token line (up to and including CR LF) off the variable part.
 fn token_line(i: &[u8]) -> (&[u8], TokenLine<'_>) {
@@ -333,7 +395,8 @@ fn token_line(i: &[u8]) -> (&[u8], TokenLine<'_>) {
     match end.and_then(|end| Some((i.get(..end)?, i.get(end + 2..)?))) {
         Some((line, rest)) => match line.strip_prefix(COOKIE_PREFIX) {
             Some(value) => (rest, TokenLine::Cookie(value)),
-            None => (rest, TokenLine::RoutingToken(line)),
+            None if line.starts_with(ROUTING_TOKEN_PREFIX) => (rest, TokenLine::RoutingToken(line)),
+            None => (rest, TokenLine::Unknown(line)),
         },
         None => (&[], TokenLine::Unterminated(i)),
     }

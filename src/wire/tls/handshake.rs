@@ -21,6 +21,8 @@ open_value! {
     SERVER_HELLO = 2, "server_hello";
     NEW_SESSION_TICKET = 4, "new_session_ticket";
     END_OF_EARLY_DATA = 5, "end_of_early_data";
+    /// A message of TLS 1.3 drafts up to 21 only; RFC 8446 marks the type as reserved.
+    HELLO_RETRY_REQUEST_DRAFT = 6, "hello_retry_request (TLS 1.3 draft)";
     ENCRYPTED_EXTENSIONS = 8, "encrypted_extensions";
     CERTIFICATE = 11, "certificate";
     SERVER_KEY_EXCHANGE = 12, "server_key_exchange";

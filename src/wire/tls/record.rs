@@ -51,6 +51,12 @@ impl ProtocolVersion {
             _ => None,
         }
     }
+
+    /// TLS 1.3 or one of its drafts (draft-ietf-tls-tls13-NN, `0x7fNN`): everything after the
+    /// ServerHello is encrypted.
+    pub fn is_tls13(self) -> bool {
+        self == Self::TLS1_3 || self.tls13_draft().is_some()
+    }
 }
 
 impl fmt::Display for ProtocolVersion {

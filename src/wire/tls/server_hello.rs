@@ -17,6 +17,10 @@ pub const HELLO_RETRY_REQUEST_RANDOM: [u8; 32] = [
     0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
 ];
 
+/// The first TLS 1.3 draft whose ServerHello has the legacy fields (session id echo, compression) and
+/// puts the version in supported_versions: draft 22 (`0x7f16`).
+pub const FIRST_DRAFT_WITH_LEGACY_FIELDS: u8 = 22;
+
 /// RFC 8446 §4.1.3 / RFC 5246 §7.4.1.3 ServerHello (also the shape of a HelloRetryRequest).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerHello<'a> {
@@ -71,13 +75,24 @@ impl ServerHello<'_> {
 }
 
 /// Parses the complete body of a ServerHello message. Its extensions are read as a HelloRetryRequest's when
-/// the random says so.
+/// the random says so. A ServerHello of TLS 1.3 drafts 0 to 21 (its version `0x7f00`–`0x7f15`) has no
+/// session id and no compression method (draft-ietf-tls-tls13-21 §4.1.3): those read as empty and 0.
 pub fn parse_server_hello(body: &[u8]) -> WireResult<'_, ServerHello<'_>> {
     whole("ServerHello", body, |i| {
         let (i, legacy_version) = be_u16.map(ProtocolVersion).parse(i)?;
         let (i, random) = random(i)?;
-        let (i, session_id) = session_id("ServerHello", i)?;
-        let (i, (cipher_suite, compression_method)) = (be_u16.map(CipherSuite), byte).parse(i)?;
+        let early_draft = legacy_version
+            .tls13_draft()
+            .is_some_and(|d| d < FIRST_DRAFT_WITH_LEGACY_FIELDS);
+        let (i, session_id, cipher_suite, compression_method) = if early_draft {
+            let (i, cipher_suite) = be_u16.map(CipherSuite).parse(i)?;
+            (i, &[][..], cipher_suite, 0)
+        } else {
+            let (i, session_id) = session_id("ServerHello", i)?;
+            let (i, (cipher_suite, compression_method)) =
+                (be_u16.map(CipherSuite), byte).parse(i)?;
+            (i, session_id, cipher_suite, compression_method)
+        };
         let ctx = if *random == HELLO_RETRY_REQUEST_RANDOM {
             ExtensionContext::HelloRetryRequest
         } else {

@@ -6,7 +6,7 @@ use std::io::{self, IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use rdpdiag::report::junit::Junit;
-use rdpdiag::report::{exit, Expectation, Style};
+use rdpdiag::report::{exit, Expectation, Style, Summary};
 
 use super::{ColorChoice, ReportArgs};
 
@@ -20,6 +20,15 @@ pub struct ReportSettings {
 }
 
 impl ReportSettings {
+    /// The summary, as JSON or as text, whichever the run prints.
+    pub fn write_summary(&self, summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
+        if self.json {
+            rdpdiag::report::write_summary_json(summary, out)
+        } else {
+            rdpdiag::report::write_summary_text(summary, &self.style, out)
+        }
+    }
+
     pub fn new(args: &ReportArgs) -> Self {
         Self {
             json: args.json,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use rdpdiag::probe::target::TargetStream;
 use rdpdiag::probe::{run, ProbeOptions, Probed, RunOptions};
 use rdpdiag::report::target::{write_target_json, write_target_text};
-use rdpdiag::report::{exit, write_summary_json, write_summary_text, Summary};
+use rdpdiag::report::{exit, Summary};
 
 use super::output::{self, ReportSettings, Stdout};
 
@@ -151,10 +151,8 @@ pub(super) fn run_probe(
     // Nothing probed, only errors: the error lines say it all.
     let written = if unusable > 0 && !probed_any {
         Ok(())
-    } else if settings.json {
-        write_summary_json(&summary, &mut out)
     } else {
-        write_summary_text(&summary, &settings.style, &mut out)
+        settings.write_summary(&summary, &mut out)
     };
     if let Err(e) = written.and_then(|()| out.flush()) {
         failed_write.get_or_insert(format!("standard output: {}", output::io_error_words(&e)));

@@ -10,7 +10,7 @@ use rdpdiag::replay::{replay_source, Control, ReplayError, ReplayOptions, Source
 use rdpdiag::report::attempts::{Attempt, Attempts};
 use rdpdiag::report::{
     exit, write_attempt_json, write_attempt_text, write_connection_json, write_connection_text,
-    write_summary_json, write_summary_text, ConnectionReport, Summary,
+    ConnectionReport, Summary,
 };
 
 use super::output::{self, ReportSettings, Stdout};
@@ -150,12 +150,7 @@ pub(super) fn run_replay(
                 .get_or_insert_with(Vec::new)
                 .push(format!(
                     "no connection was analysed (expected {})",
-                    expect
-                        .ids
-                        .iter()
-                        .map(|v| v.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" or ")
+                    expect.words()
                 ));
         }
     }
@@ -166,13 +161,7 @@ pub(super) fn run_replay(
         ));
     }
     let written = write_attempts(attempts.finish(), &mut summary, settings, &mut out)
-        .and_then(|()| {
-            if settings.json {
-                write_summary_json(&summary, &mut out)
-            } else {
-                write_summary_text(&summary, &settings.style, &mut out)
-            }
-        })
+        .and_then(|()| settings.write_summary(&summary, &mut out))
         .and_then(|()| out.flush());
     if let Some(e) = write_error.or(written.err()) {
         return fail("standard output", output::io_error_words(&e));

@@ -8,10 +8,7 @@ use std::process::ExitCode;
 use rdpdiag::replay::{replay_source, ReplayOptions, Source};
 use rdpdiag::report::build::ProbeRuns;
 use rdpdiag::report::target::{write_target_json, write_target_text, TargetReport};
-use rdpdiag::report::{
-    write_connection_json, write_connection_text, write_summary_json, write_summary_text,
-    ConnectionReport, Summary,
-};
+use rdpdiag::report::{write_connection_json, write_connection_text, ConnectionReport, Summary};
 
 use super::output::{self, ReportSettings, Stdout};
 use super::ReportArgs;
@@ -86,13 +83,7 @@ pub(super) fn run(sources: &[Source], opts: ReplayOptions, args: &ReportArgs) ->
         }
     }
     let written = written
-        .and_then(|()| {
-            if settings.json {
-                write_summary_json(&summary, &mut out)
-            } else {
-                write_summary_text(&summary, &settings.style, &mut out)
-            }
-        })
+        .and_then(|()| settings.write_summary(&summary, &mut out))
         .and_then(|()| out.flush());
     match written {
         // A reader that went away (`| head`) does not turn a failure into a success.

@@ -206,14 +206,7 @@ impl Junit {
 /// `verdict: title`, and with `--expect` what was expected instead.
 fn with_expectation(verdict: Verdict, title: &str, expect: Option<&Expectation>) -> String {
     match expect {
-        Some(e) => format!(
-            "{verdict}: {title} (expected {})",
-            e.ids
-                .iter()
-                .map(|v| v.as_str())
-                .collect::<Vec<_>>()
-                .join(" or ")
-        ),
+        Some(e) => format!("{verdict}: {title} (expected {})", e.words()),
         None => format!("{verdict}: {title}"),
     }
 }

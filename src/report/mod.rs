@@ -99,7 +99,7 @@ impl Expectation {
     }
 
     /// The ids, as a user reads them: `a or b`.
-    fn words(&self) -> String {
+    pub fn words(&self) -> String {
         self.ids
             .iter()
             .map(|v| v.as_str())

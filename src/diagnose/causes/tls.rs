@@ -65,24 +65,26 @@ fn tls_version_mismatch(f: &Facts<'_>) -> Option<Hit> {
     alert_rule(f, &[70, 86], None, Confidence::Certain).or_else(|| legacy_version_refused(f))
 }
 
+/// The ServerHello, when it chose TLS 1.1 or older (RFC 8996 deprecates both): its entry and the version's name.
+fn legacy_server_hello<'a>(f: &Facts<'a>) -> Option<(usize, &'a str)> {
+    let sh = f.server_hello?;
+    match &f.entry(sh)?.event {
+        Event::TlsServerHello {
+            version,
+            version_name,
+            ..
+        } if *version <= 0x0302 => Some((sh, version_name.as_str())),
+        _ => None,
+    }
+}
+
 /// The server chose TLS 1.1 or older and the client hung up at once, before any handshake message of
 /// its own (a fatal alert of whatever code, or a close): the client refuses the version.
 fn legacy_version_refused(f: &Facts<'_>) -> Option<Hit> {
     if f.client_is_probe {
         return None;
     }
-    let sh = f.server_hello?;
-    let Event::TlsServerHello {
-        version,
-        version_name,
-        ..
-    } = &f.entry(sh)?.event
-    else {
-        return None;
-    };
-    if *version > 0x0302 {
-        return None;
-    }
+    let (sh, version_name) = legacy_server_hello(f)?;
     let c = f.failed_close()?;
     let answered = f.between(sh, c.entry).any(|e| {
         e.dir == Some(Direction::ClientToServer)
@@ -287,18 +289,7 @@ fn tls_legacy_version(f: &Facts<'_>) -> Option<Hit> {
             )],
         );
     }
-    let sh = f.server_hello?;
-    let Event::TlsServerHello {
-        version,
-        version_name,
-        ..
-    } = &f.entry(sh)?.event
-    else {
-        return None;
-    };
-    if *version > 0x0302 {
-        return None;
-    }
+    let (sh, version_name) = legacy_server_hello(f)?;
     Hit::new(
         Confidence::Certain,
         format!("the server chose {version_name}"),

@@ -30,7 +30,8 @@
 #
 # Environment: N (64, at most 60000), LAB_MIX (comma-separated behaviour names, each optionally `*WEIGHT`;
 #   default the whole mix), RDPDIAG_ARGS (extra probe options, e.g. "--concurrency 64"), OUT (a
-#   directory; default a new temp dir), LAB_SECONDS (900), XRDP_FORK (true), RUN_NMAP (1), FROM_STDIN (1),
+#   directory; default a new temp dir), LAB_SECONDS (900), XRDP_FORK (true), XRDP (1; 0: the lab only),
+#   RUN_NMAP (1), FROM_STDIN (1),
 #   SKIP_BUILD=1 (use the binaries already in OUT/bin).
 # The open-file limit is raised to the hard limit (thousands of listeners and connections).
 # Needs: cargo, nmap, xrdp, openssl, python3, /usr/bin/time (apt package `time`). Run as root or not: as
@@ -44,6 +45,7 @@ LAB_SECONDS="${LAB_SECONDS:-900}"
 XRDP_FORK="${XRDP_FORK:-true}"
 RUN_NMAP="${RUN_NMAP:-1}"
 FROM_STDIN="${FROM_STDIN:-1}"
+XRDP="${XRDP:-1}"
 NMAP_ARGS="${NMAP_ARGS:-}"
 RDPDIAG_ARGS="${RDPDIAG_ARGS:-}"
 LAB_MIX="${LAB_MIX:-}"
@@ -111,9 +113,11 @@ start_xrdp() { # NAME ADDRESS SECURITY_LAYER SSL_PROTOCOLS
   echo "$addr:3389 xrdp-$name" >>"$OUT/xrdp.txt"
 }
 : >"$OUT/xrdp.txt"
-start_xrdp negotiate "$(addr_at "$N")" negotiate "TLSv1.2, TLSv1.3"
-start_xrdp rdp "$(addr_at $((N + 1)))" rdp "TLSv1.2, TLSv1.3"
-start_xrdp tls13 "$(addr_at $((N + 2)))" negotiate "TLSv1.3"
+if [[ "$XRDP" == 1 ]]; then
+  start_xrdp negotiate "$(addr_at "$N")" negotiate "TLSv1.2, TLSv1.3"
+  start_xrdp rdp "$(addr_at $((N + 1)))" rdp "TLSv1.2, TLSv1.3"
+  start_xrdp tls13 "$(addr_at $((N + 2)))" negotiate "TLSv1.3"
+fi
 
 # --- wait until everything listens (bounded) -------------------------------------------------------
 for _ in $(seq 600); do

@@ -53,8 +53,13 @@ pub fn run_probe(
     // Many targets on a terminal: progress on standard error, results on standard output.
     let progress = {
         use std::io::IsTerminal;
-        let known = targets.known_len().unwrap_or(0);
-        (known > 8 && io::stderr().is_terminal()).then(|| {
+        // Counted only for a terminal (a range of millions takes a moment to count).
+        let known = if io::stderr().is_terminal() {
+            targets.known_len().unwrap_or(0)
+        } else {
+            0
+        };
+        (known > 8).then(|| {
             let bar = indicatif::ProgressBar::new(known);
             bar.set_style(
                 indicatif::ProgressStyle::with_template(

@@ -18,7 +18,7 @@
 #      serves one connection at a time as the tests do;
 #   4. waits until every address listens, then runs, one after the other (never at once: the machine is
 #      small), each under `/usr/bin/time -v`, the targets given in a file:
-#        (a) rdpdiag probe --json $RDPDIAG_ARGS --targets-file FILE
+#        (a) rdpdiag probe --json $RDPDIAG_ARGS --targets-file - <FILE (FROM_STDIN=0: --targets-file FILE)
 #        (b) nmap -d -Pn -n -p 3389 --script rdp-enum-encryption,rdp-ntlm-info -oX FILE -iL FILE
 #      (`-d` makes rdp-enum-encryption print the RDP_NEG failure codes; without it they are not shown);
 #      NMAP_ARGS adds nmap options (e.g. "--max-parallelism 256": NSE lets only 20 script threads hold
@@ -30,7 +30,8 @@
 #
 # Environment: N (64, at most 60000), LAB_MIX (comma-separated behaviour names, each optionally `*WEIGHT`;
 #   default the whole mix), RDPDIAG_ARGS (extra probe options, e.g. "--concurrency 64"), OUT (a
-#   directory; default a new temp dir), LAB_SECONDS (900), XRDP_FORK (true), RUN_NMAP (1),
+#   directory; default a new temp dir), LAB_SECONDS (900), XRDP_FORK (true), XRDP (1; 0: the lab only),
+#   RUN_NMAP (1), FROM_STDIN (1),
 #   SKIP_BUILD=1 (use the binaries already in OUT/bin).
 # The open-file limit is raised to the hard limit (thousands of listeners and connections).
 # Needs: cargo, nmap, xrdp, openssl, python3, /usr/bin/time (apt package `time`). Run as root or not: as
@@ -43,6 +44,8 @@ N="${N:-64}"
 LAB_SECONDS="${LAB_SECONDS:-900}"
 XRDP_FORK="${XRDP_FORK:-true}"
 RUN_NMAP="${RUN_NMAP:-1}"
+FROM_STDIN="${FROM_STDIN:-1}"
+XRDP="${XRDP:-1}"
 NMAP_ARGS="${NMAP_ARGS:-}"
 RDPDIAG_ARGS="${RDPDIAG_ARGS:-}"
 LAB_MIX="${LAB_MIX:-}"
@@ -110,9 +113,11 @@ start_xrdp() { # NAME ADDRESS SECURITY_LAYER SSL_PROTOCOLS
   echo "$addr:3389 xrdp-$name" >>"$OUT/xrdp.txt"
 }
 : >"$OUT/xrdp.txt"
-start_xrdp negotiate "$(addr_at "$N")" negotiate "TLSv1.2, TLSv1.3"
-start_xrdp rdp "$(addr_at $((N + 1)))" rdp "TLSv1.2, TLSv1.3"
-start_xrdp tls13 "$(addr_at $((N + 2)))" negotiate "TLSv1.3"
+if [[ "$XRDP" == 1 ]]; then
+  start_xrdp negotiate "$(addr_at "$N")" negotiate "TLSv1.2, TLSv1.3"
+  start_xrdp rdp "$(addr_at $((N + 1)))" rdp "TLSv1.2, TLSv1.3"
+  start_xrdp tls13 "$(addr_at $((N + 2)))" negotiate "TLSv1.3"
+fi
 
 # --- wait until everything listens (bounded) -------------------------------------------------------
 for _ in $(seq 600); do
@@ -133,8 +138,14 @@ awk '{sub(/:3389$/, "", $1); print $1}' "$OUT/servers.txt" >"$OUT/targets.txt"
 # --- the two tools, one after the other ------------------------------------------------------------
 set +e
 # shellcheck disable=SC2086 # RDPDIAG_ARGS is a list of options
-/usr/bin/time -v -o "$OUT/rdpdiag.time" "$OUT/bin/rdpdiag" probe --json $RDPDIAG_ARGS --force --targets-file "$OUT/targets.txt" \
-  >"$OUT/rdpdiag.jsonl" 2>"$OUT/rdpdiag.err"
+if [[ "$FROM_STDIN" == 1 ]]; then
+  # The targets streamed on standard input, as `zmap ... -o - | rdpdiag probe --targets-file -` does.
+  /usr/bin/time -v -o "$OUT/rdpdiag.time" "$OUT/bin/rdpdiag" probe --json $RDPDIAG_ARGS --targets-file - \
+    <"$OUT/targets.txt" >"$OUT/rdpdiag.jsonl" 2>"$OUT/rdpdiag.err"
+else
+  /usr/bin/time -v -o "$OUT/rdpdiag.time" "$OUT/bin/rdpdiag" probe --json $RDPDIAG_ARGS --targets-file "$OUT/targets.txt" \
+    >"$OUT/rdpdiag.jsonl" 2>"$OUT/rdpdiag.err"
+fi
 rdpdiag_rc=$?
 nmap_rc=skipped
 if [[ "$RUN_NMAP" == 1 ]]; then

@@ -43,8 +43,13 @@ pub(super) fn run_probe(
         None => None,
     };
     output::catch_interrupt(|| {});
-    // Known when the targets came from arguments or a file; not when they stream from standard input.
-    let known = targets.known_len();
+    // Known when the targets came from arguments or a file, not when they stream from standard input;
+    // counted only for a terminal's progress bar (a range of millions takes a moment to count).
+    let known = if output::stderr_is_terminal() {
+        targets.known_len()
+    } else {
+        None
+    };
     let mut out = Stdout::new(&settings.style);
     let mut summary = Summary {
         targets: Some(0),

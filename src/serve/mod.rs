@@ -8,7 +8,7 @@
 
 pub mod allow;
 pub mod metrics;
-mod page;
+pub mod page;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;

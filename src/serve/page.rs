@@ -24,10 +24,13 @@ pub fn escape_html(s: &str) -> String {
     out
 }
 
-/// The scrape configuration the README documents (multi-target relabelling).
+/// The scrape configuration the README documents (multi-target relabelling; `tests/serve_prometheus.rs`
+/// checks the two are the same).
 pub const SCRAPE_CONFIG: &str = r#"scrape_configs:
   - job_name: rdp
     metrics_path: /probe
+    scrape_interval: 1m
+    scrape_timeout: 30s
     static_configs:
       - targets: ['rdp1.example.net', 'rdp2.example.net:3390']
     relabel_configs:
@@ -36,7 +39,7 @@ pub const SCRAPE_CONFIG: &str = r#"scrape_configs:
       - source_labels: [__param_target]
         target_label: instance
       - target_label: __address__
-        replacement: 127.0.0.1:9833   # where rdpdiag serve listens"#;
+        replacement: 127.0.0.1:9833"#;
 
 pub(super) fn render(recent: &[Recent], config: &ServeConfig) -> String {
     let mut html = String::from(

@@ -248,14 +248,17 @@ impl FlowTable {
 
     /// Counts a new flow by its server port.
     fn count_flow(&mut self, flow: &Flow) {
-        let Flow::Undecided(u) = flow else {
-            return;
-        };
+        if let Flow::Undecided(u) = flow {
+            self.count_server_port(u.server.port());
+        }
+    }
+
+    fn count_server_port(&mut self, port: u16) {
         self.stats.tcp_flows += 1;
         if self.server_ports.is_empty() {
             self.server_ports = vec![0; usize::from(u16::MAX) + 1];
         }
-        if let Some(n) = self.server_ports.get_mut(usize::from(u.server.port())) {
+        if let Some(n) = self.server_ports.get_mut(usize::from(port)) {
             *n = n.saturating_add(1);
         }
     }
@@ -321,6 +324,7 @@ impl FlowTable {
             // A new SYN on a finished or ignored 4-tuple is a new connection (ports are reused).
             Flow::Ignored(_) if syn && !ack => {
                 *flow = Flow::opened_by(seg, ts, packet);
+                self.count_server_port(seg.dst.port());
                 self.undecided(key, seg, ts, packet, out);
             }
             // An ignored flow idle past the timeout is over, whether or not a sweep has run since: this

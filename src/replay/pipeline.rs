@@ -208,6 +208,9 @@ impl Reader {
         stats.flows.tcp_segments += self.filter.as_ref().map_or(0, |f| f.dropped);
         stats.notes = table.notes.clone();
         stats.busiest_ports = table.busiest_ports(5);
+        stats
+            .notes
+            .extend(table.scan.scanners.iter().map(|s| s.describe()));
         let d = self.decoder.stats();
         if d.sets_dropped_for_limit > 0 || d.fragments_dropped_for_limit > 0 || d.sets_expired > 0 {
             stats.notes.push(format!(

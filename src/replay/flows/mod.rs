@@ -6,6 +6,7 @@
 mod filter;
 mod key;
 mod rdp;
+pub mod scan;
 mod undecided;
 
 use std::net::SocketAddr;
@@ -158,6 +159,8 @@ pub struct FlowTable {
     pub notes: Vec<String>,
     /// Flows seen per server port (allocated at the first flow), for the summary of a capture without RDP.
     server_ports: Vec<u32>,
+    /// Sources with many attempts pending or failed, and the scanners among them.
+    pub scan: scan::ScanTracker,
     /// Failed connection attempts to ports not known as RDP, reported at the end if nothing was RDP.
     unknown_port_failures: Vec<FinishedFlow>,
     /// The packet being handled and how many of its payload bytes the snapshot length cut off.
@@ -188,6 +191,7 @@ impl FlowTable {
             marks: None,
             cut: (0, 0),
             unknown_port_failures: Vec::new(),
+            scan: scan::ScanTracker::default(),
             server_ports: Vec::new(),
         }
     }
@@ -299,7 +303,15 @@ impl FlowTable {
             None => {
                 // A new flow: a SYN opens it; data may be a mid-stream pickup; anything else is ignored.
                 let new = if syn && !ack {
+                    // A scanner's SYN is counted, not tracked.
+                    if self.scan.syn(seg.src.ip(), seg.dst.port(), ts) {
+                        return;
+                    }
+                    self.scan.opened(seg.src.ip(), seg.dst.port(), ts);
                     Flow::opened_by(seg, ts, packet)
+                } else if syn && ack && seg.payload.is_empty() && self.scan.answer(seg.dst.ip(), false)
+                {
+                    return;
                 } else if !seg.payload.is_empty() || (syn && ack) {
                     let (client, server) = if syn
                         || starts_rdp(seg.payload, 0xD0)
@@ -311,6 +323,9 @@ impl FlowTable {
                     };
                     Flow::Undecided(Box::new(Undecided::new(client, server, None, ts)))
                 } else {
+                    if seg.flags.contains(TcpFlags::RST) && seg.payload.is_empty() {
+                        self.scan.answer(seg.dst.ip(), true);
+                    }
                     return;
                 };
                 if self.flows.len() >= self.opts.max_flows {
@@ -323,7 +338,11 @@ impl FlowTable {
         match flow {
             // A new SYN on a finished or ignored 4-tuple is a new connection (ports are reused).
             Flow::Ignored(_) if syn && !ack => {
+                if self.scan.syn(seg.src.ip(), seg.dst.port(), ts) {
+                    return;
+                }
                 *flow = Flow::opened_by(seg, ts, packet);
+                self.scan.opened(seg.src.ip(), seg.dst.port(), ts);
                 self.count_server_port(seg.dst.port());
                 self.undecided(key, seg, ts, packet, out);
             }
@@ -347,6 +366,11 @@ impl FlowTable {
         let Some(flow) = self.flows.remove(&key) else {
             return;
         };
+        if let Flow::Undecided(u) = &flow {
+            if u.pending {
+                self.scan.settled(u.client.ip());
+            }
+        }
         if capture_end {
             self.flows.insert(key, Flow::Ignored(now));
         } else {
@@ -406,7 +430,7 @@ impl FlowTable {
                     // Not RDP's port and not long enough unanswered to call filtered: nothing to say.
                     return;
                 }
-                self.failed_attempt(FinishedFlow::new(client, server, session.finish()), out);
+                self.failed_attempt(FinishedFlow::new(client, server, session.finish()), false, out);
             }
             _ => {}
         }
@@ -438,8 +462,11 @@ impl FlowTable {
                 start_session(&mut session, u.first_syn);
                 session.on_transport(Timestamp(ts), Some(packet), fact);
                 let flow = FinishedFlow::new(u.client, u.server, session.finish());
+                if u.pending {
+                    self.scan.settled(u.client.ip());
+                }
                 self.mark_ignored(key, ts);
-                self.failed_attempt(flow, out);
+                self.failed_attempt(flow, false, out);
             }
             _ => {}
         }
@@ -448,7 +475,16 @@ impl FlowTable {
     /// A TCP connection attempt that failed (refused, unanswered, unreachable) before any payload: on a
     /// port known as RDP it is reported; on any other port it is held (a bounded number) and reported at
     /// the end only if the capture held no recognised RDP.
-    fn failed_attempt(&mut self, mut flow: FinishedFlow, out: &mut dyn FnMut(FinishedFlow)) {
+    /// A scanner's is counted with its scan instead.
+    fn failed_attempt(
+        &mut self,
+        mut flow: FinishedFlow,
+        refused: bool,
+        out: &mut dyn FnMut(FinishedFlow),
+    ) {
+        if self.scan.failed(flow.client.ip(), refused, self.now) {
+            return;
+        }
         if is_rdp_port(&self.opts.ports, flow.server.port()) {
             self.stats.rdp_flows += 1;
             out(flow);

@@ -425,6 +425,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut size_gb = 1.0f64;
     let mut out_path = format!("{}/target/bench/mixed-1g.pcap", env!("CARGO_MANIFEST_DIR"));
     let mut seed = 1u64;
+    let mut flood_mode = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = || args.next().ok_or(format!("{a} needs a value"));
@@ -432,15 +433,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--size-gb" => size_gb = val()?.parse()?,
             "--out" => out_path = val()?,
             "--seed" => seed = val()?.parse()?,
-            "--scan" => return flood(&out_path, Flood::Scan(val()?.parse()?)),
-            "--concurrent" => return flood(&out_path, Flood::Concurrent(val()?.parse()?)),
+            "--scan" => flood_mode = Some(Flood::Scan(val()?.parse()?)),
+            "--concurrent" => flood_mode = Some(Flood::Concurrent(val()?.parse()?)),
             _ => {
                 return Err(format!(
-                    "usage: gen_capture [--size-gb N] [--out FILE] [--seed S]; got {a}"
+                    "usage: gen_capture [--size-gb N | --scan N | --concurrent N] [--out FILE] [--seed S]; got {a}"
                 )
                 .into())
             }
         }
+    }
+    if let Some(mode) = flood_mode {
+        return flood(&out_path, mode);
     }
     let target = (size_gb * 1e9) as u64;
     let templates = [

@@ -20,7 +20,10 @@ use crate::session::Event;
 pub const ATTEMPT_GAP_US: i64 = 10_000_000;
 /// The most attempts held open at once; past it every open attempt is closed and reported as it stands
 /// (later tries then start new attempts), and [`Attempts::limit_hits`] says so.
-pub const MAX_OPEN_ATTEMPTS: usize = 65_536;
+pub const MAX_OPEN_ATTEMPTS: usize = 16_384;
+/// The most tries held in one attempt; a further try closes it (reported as it stands) and starts the
+/// next, so a flood of connections between two hosts stays bounded.
+pub const MAX_TRIES_PER_ATTEMPT: usize = 16;
 
 /// One connection of an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,7 +160,10 @@ impl Attempts {
             server.to_string(),
         );
         match self.open.get_mut(&key) {
-            Some(a) if start <= a.end_us().saturating_add(ATTEMPT_GAP_US) => {
+            Some(a)
+                if start <= a.end_us().saturating_add(ATTEMPT_GAP_US)
+                    && a.tries.len() < MAX_TRIES_PER_ATTEMPT =>
+            {
                 let at = a.tries.partition_point(|t| t.start_us <= start);
                 a.tries.insert(at, try_);
             }

@@ -21,7 +21,7 @@ use rdp::{deliver_to, RdpFlow};
 use undecided::Undecided;
 
 /// The default most flows tracked at once (RDP flows, undecided flows and markers of ignored ones).
-pub const MAX_FLOWS: usize = 100_000;
+pub const MAX_FLOWS: usize = 50_000;
 /// The default most RDP connections being set up at once.
 pub const MAX_RDP_FLOWS: usize = 4_096;
 /// A flow with no packet for this long (capture time) is finished and reported.

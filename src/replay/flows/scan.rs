@@ -35,10 +35,11 @@ pub struct Scanner {
     pub answered: u64,
     /// Attempts ended without an answer, or rejected by ICMP, once it was known a scanner.
     pub failed: u64,
-    /// Destination ports and their SYN counts, the first [`MAX_SCAN_PORTS`]; then the others (and
-    /// those before it was found a scanner).
+    /// Destination ports and their SYN counts, the first [`MAX_SCAN_PORTS`]; then the others.
     pub ports: Vec<(u16, u64)>,
     pub other_ports: u64,
+    /// SYNs before it was found a scanner (their ports not counted).
+    pub early: u64,
     pub first_us: i64,
     pub last_us: i64,
 }
@@ -66,9 +67,12 @@ impl Scanner {
             .take(5)
             .map(|(p, n)| format!("{p} ({n})"))
             .collect();
-        let more = ports.len().saturating_sub(5) as u64 + self.other_ports;
+        let more = ports.iter().skip(5).map(|(_, n)| n).sum::<u64>() + self.other_ports;
         if more > 0 {
-            list.push(format!("and {more} more"));
+            list.push(format!("other ports ({more})"));
+        }
+        if self.early > 0 {
+            list.push(format!("before it was recognised ({})", self.early));
         }
         format!(
             "scan from {who}: {} SYNs over {:.1} s to ports {}; {} refused, {} answered, {} failed otherwise; not reported one by one",
@@ -190,7 +194,7 @@ impl ScanTracker {
         self.scanners.push(Scanner {
             source: Some(ip),
             syns: before,
-            other_ports: before,
+            early: before,
             first_us: ts,
             last_us: ts,
             ..Scanner::default()
@@ -219,7 +223,8 @@ mod tests {
         let s = &t.scanners[0];
         assert_eq!((s.syns, s.refused), (SCAN_PENDING as u64 + 1, 1));
         assert!(
-            s.describe().contains("ports 22 (1), 3389 (1), and 255 more"),
+            s.describe()
+                .contains("ports 22 (1), 3389 (1), before it was recognised (255)"),
             "{}",
             s.describe()
         );

@@ -16,6 +16,10 @@
 //!
 //! `cargo run --release --example gen_capture -- [--size-gb N] [--out FILE] [--seed S]`
 //!
+//! `--rdp-only`: one public RDP capture (`zeek__rdp-to-ssl.pcap`, 2 setups: TLS, CredSSP, then the
+//! session) repeated, re-addressed as above, without the background flows: what a capture filtered to
+//! the RDP port holds (every packet belongs to an RDP connection), for `benches/compare.sh`.
+//!
 //! Floods, for the memory bounds (`benches/compare.sh --floods`):
 //! - `--scan N`: a scanner (10.66.0.1) sends N SYNs to port 3389 of N addresses in 10.0.0.0/8, one
 //!   every 10 us; one in 16 is refused (RST), the others unanswered; among them 4 real clients' RDP
@@ -426,6 +430,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut out_path = format!("{}/target/bench/mixed-1g.pcap", env!("CARGO_MANIFEST_DIR"));
     let mut seed = 1u64;
     let mut flood_mode = None;
+    let mut rdp_only = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = || args.next().ok_or(format!("{a} needs a value"));
@@ -433,11 +438,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--size-gb" => size_gb = val()?.parse()?,
             "--out" => out_path = val()?,
             "--seed" => seed = val()?.parse()?,
+            "--rdp-only" => rdp_only = true,
             "--scan" => flood_mode = Some(Flood::Scan(val()?.parse()?)),
             "--concurrent" => flood_mode = Some(Flood::Concurrent(val()?.parse()?)),
             _ => {
                 return Err(format!(
-                    "usage: gen_capture [--size-gb N | --scan N | --concurrent N] [--out FILE] [--seed S]; got {a}"
+                    "usage: gen_capture [--size-gb N [--rdp-only] | --scan N | --concurrent N] [--out FILE] [--seed S]; got {a}"
                 )
                 .into())
             }
@@ -458,6 +464,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         load("rdp-over-tls NLA failure", "ndpi__rdp_over_tls.pcap", 1, 4),
         load("refused (RST to SYN)", "ndpi__tcp_scan.pcapng", 1, 4),
     ];
+    // All-RDP: one public capture repeated (zeek__rdp-to-ssl.pcap: TLS, CredSSP, then the session).
+    let templates: Vec<Template> = if rdp_only {
+        templates.into_iter().take(1).collect()
+    } else {
+        templates.into_iter().collect()
+    };
     let weights: u64 = templates.iter().map(|t| t.weight).sum();
     if let Some(dir) = std::path::Path::new(&out_path).parent() {
         std::fs::create_dir_all(dir)?;
@@ -543,14 +555,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         };
         let finished_background = matches!(flow, Flow::Synth(_));
+        // All-RDP: the background flows still pace the setups, but are not written.
+        let write = !(rdp_only && finished_background);
         match next {
             Some((p, gap)) if gap >= 0 => {
-                w.packet(ts, &p)?;
+                if write {
+                    w.packet(ts, &p)?;
+                }
                 heap.push(Reverse((ts + gap, id)));
                 continue;
             }
-            Some((p, _)) => w.packet(ts, &p)?, // a copy's last packet
-            None => {}
+            Some((p, _)) if write => w.packet(ts, &p)?, // a copy's last packet
+            _ => {}
         }
         flows[id] = None;
         free.push(id);

@@ -132,7 +132,12 @@ fn describe(e: &PcapError<&[u8]>) -> String {
 
 /// Microseconds from a timestamp of `units` at `units_per_sec`, plus `offset_s` seconds.
 fn micros(units: u64, units_per_sec: u64, offset_s: i64) -> i64 {
-    let us = u128::from(units) * 1_000_000 / u128::from(units_per_sec.max(1));
+    // Microseconds and nanoseconds (nearly every file) without a 128-bit division per packet.
+    let us = match units_per_sec {
+        1_000_000 => u128::from(units),
+        1_000_000_000 => u128::from(units / 1_000),
+        per_sec => u128::from(units) * 1_000_000 / u128::from(per_sec.max(1)),
+    };
     i64::try_from(us)
         .unwrap_or(i64::MAX)
         .saturating_add(offset_s.saturating_mul(1_000_000))

@@ -468,21 +468,30 @@ impl Reassembler {
 
     /// Moves the remembered bytes (the `recent_len` before `next`) into a ring of `size` bytes.
     fn grow_recent(&mut self, size: usize) {
-        let mut ring = vec![0; size];
-        let (old, new) = (self.recent.len() as u64, size as u64);
+        let old = self.recent.len();
+        let len = self.recent_len.min(old);
+        // The remembered bytes in order: they end at `next`, wrapping around the old ring.
+        let mut bytes = Vec::with_capacity(len);
         if old > 0 {
-            let from = self.next.saturating_sub(self.recent_len as u64);
-            for off in from..self.next {
-                let (Ok(src), Ok(dst)) = (usize::try_from(off % old), usize::try_from(off % new))
-                else {
-                    continue;
-                };
-                if let (Some(&b), Some(d)) = (self.recent.get(src), ring.get_mut(dst)) {
-                    *d = b;
-                }
-            }
+            let from = self.next.saturating_sub(len as u64);
+            let start = usize::try_from(from % old as u64).unwrap_or(0);
+            let first = len.min(old - start);
+            bytes.extend_from_slice(self.recent.get(start..start + first).unwrap_or_default());
+            bytes.extend_from_slice(self.recent.get(..len - first).unwrap_or_default());
+        }
+        let mut ring = vec![0; size];
+        let from = self.next.saturating_sub(bytes.len() as u64);
+        let start = usize::try_from(from % size as u64).unwrap_or(0);
+        let first = bytes.len().min(size - start);
+        if let (Some(dst), Some(src)) = (ring.get_mut(start..start + first), bytes.get(..first)) {
+            dst.copy_from_slice(src);
+        }
+        let rest = bytes.len() - first;
+        if let (Some(dst), Some(src)) = (ring.get_mut(..rest), bytes.get(first..)) {
+            dst.copy_from_slice(src);
         }
         self.recent = ring;
+        self.recent_len = bytes.len();
     }
 }
 

@@ -137,7 +137,11 @@ impl Attempts {
         };
         let start = try_.start_us;
         let mut closed = Vec::new();
-        if start.saturating_sub(self.now_us) >= 1_000_000 || start < self.now_us {
+        // Connections are reported as they end, so starts come a little out of order: only a jump back
+        // by more than the gap (the next file) counts as time going back.
+        if start.saturating_sub(self.now_us) >= 1_000_000
+            || start < self.now_us.saturating_sub(ATTEMPT_GAP_US)
+        {
             // At most once a second of capture time (and when time goes back): close what went quiet.
             let quiet: Vec<_> = self
                 .open

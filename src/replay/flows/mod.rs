@@ -352,7 +352,18 @@ impl FlowTable {
                 self.flows.remove(&key);
                 self.place(seg, ts, packet, out);
             }
-            Flow::Ignored(last) => *last = ts,
+            Flow::Ignored(last) => {
+                *last = ts;
+                // The reader thread's filter let it through: it had forgotten the flow (full, it
+                // starts over). It learns it again.
+                if let Some(marks) = &mut self.marks {
+                    marks.push(Mark {
+                        key,
+                        packet: self.packet,
+                        ts,
+                    });
+                }
+            }
             Flow::Undecided(_) => self.undecided(key, seg, ts, packet, out),
             Flow::Rdp(..) => self.rdp(key, seg, ts, packet, out),
         }
@@ -517,7 +528,25 @@ impl FlowTable {
 
     /// The table is full: drop ignored markers first, then the oldest flows (reported, with a note).
     fn make_room(&mut self, out: &mut dyn FnMut(FinishedFlow)) {
-        self.flows.retain(|_, f| !matches!(f, Flow::Ignored(_)));
+        // Markers of ignored and finished flows first, the older half of them: the recent ones still
+        // see packets (an established connection's data, its FIN), which would otherwise be picked
+        // up again as new flows.
+        let mut marks: Vec<i64> = self
+            .flows
+            .values()
+            .filter_map(|f| match f {
+                Flow::Ignored(last) => Some(*last),
+                _ => None,
+            })
+            .collect();
+        if marks.len() >= self.opts.max_flows / 4 {
+            let middle = marks.len() / 2;
+            let (_, &mut cut, _) = marks.select_nth_unstable(middle);
+            self.flows
+                .retain(|_, f| !matches!(f, Flow::Ignored(last) if *last <= cut));
+        } else {
+            self.flows.retain(|_, f| !matches!(f, Flow::Ignored(_)));
+        }
         if self.flows.len() >= self.opts.max_flows {
             let mut by_age: Vec<(i64, FlowKey)> = self
                 .flows

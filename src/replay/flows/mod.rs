@@ -352,18 +352,7 @@ impl FlowTable {
                 self.flows.remove(&key);
                 self.place(seg, ts, packet, out);
             }
-            Flow::Ignored(last) => {
-                *last = ts;
-                // The reader thread's filter let it through: it had forgotten the flow (full, it
-                // starts over). It learns it again.
-                if let Some(marks) = &mut self.marks {
-                    marks.push(Mark {
-                        key,
-                        packet: self.packet,
-                        ts,
-                    });
-                }
-            }
+            Flow::Ignored(last) => *last = ts,
             Flow::Undecided(_) => self.undecided(key, seg, ts, packet, out),
             Flow::Rdp(..) => self.rdp(key, seg, ts, packet, out),
         }

@@ -2,7 +2,7 @@
 //! libpcap, link layers and IP decoded (`packet`), TCP reassembled per direction (`reasm`), every RDP
 //! connection found by content or port (`flows`) and fed into its own session, then diagnosed.
 
-mod cut;
+pub mod cut;
 mod file;
 pub mod flows;
 pub mod ip;

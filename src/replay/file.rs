@@ -284,9 +284,10 @@ impl FileReader {
         })
     }
 
-    /// Reads blocks up to the next packet: where it sits in the buffer, or `None` at the end.
+    /// Reads blocks up to the next packet: where it sits in the buffer, or `None` at the end. Blocks
+    /// are consumed without moving the buffer's data; only a refill moves the few bytes left to its start.
     fn find(&mut self) -> Result<Option<Found>, FileError> {
-        self.inner.consume(std::mem::take(&mut self.pending));
+        self.inner.consume_noshift(std::mem::take(&mut self.pending));
         loop {
             let base = self.inner.data().as_ptr() as usize;
             let (size, what) = match self.inner.next() {
@@ -316,7 +317,7 @@ impl FileReader {
                     offset_s,
                     classic,
                 } => {
-                    self.inner.consume(size);
+                    self.inner.consume_noshift(size);
                     if classic {
                         self.classic = true;
                         self.interfaces.clear();
@@ -324,10 +325,10 @@ impl FileReader {
                     self.describe_interface(dlt, units_per_sec, offset_s)?;
                 }
                 Kind::Section => {
-                    self.inner.consume(size);
+                    self.inner.consume_noshift(size);
                     self.interfaces.clear();
                 }
-                Kind::Other => self.inner.consume(size),
+                Kind::Other => self.inner.consume_noshift(size),
             }
         }
     }
@@ -511,4 +512,65 @@ enum Kind {
     },
     Section,
     Other,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+
+    /// A classic pcap file (microseconds, Ethernet) holding one packet per length in `lens`.
+    fn pcap(lens: &[usize]) -> Vec<u8> {
+        let mut f = 0xa1b2_c3d4u32.to_le_bytes().to_vec();
+        f.extend_from_slice(&[2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        f.extend_from_slice(&u32::MAX.to_le_bytes());
+        f.extend_from_slice(&1u32.to_le_bytes());
+        for (i, &len) in lens.iter().enumerate() {
+            let len32 = u32::try_from(len).unwrap();
+            f.extend_from_slice(&u32::try_from(i).unwrap().to_le_bytes());
+            f.extend_from_slice(&7u32.to_le_bytes());
+            f.extend_from_slice(&len32.to_le_bytes());
+            f.extend_from_slice(&len32.to_le_bytes());
+            f.extend(std::iter::repeat_n(0xabu8, len));
+        }
+        f
+    }
+
+    fn read_all(bytes: Vec<u8>) -> Result<Vec<(i64, usize)>, FileError> {
+        let mut r = FileReader::new(Box::new(std::io::Cursor::new(bytes)), None).unwrap();
+        let mut got = Vec::new();
+        loop {
+            match r.next() {
+                Next::Packet(p) => got.push((p.ts_us, p.data.len())),
+                Next::End => return Ok(got),
+                Next::Failed(e) => return Err(e),
+            }
+        }
+    }
+
+    #[test]
+    fn blocks_larger_than_the_buffer_are_read_up_to_the_limit() {
+        let lens = [60, 3 * READ_BUFFER / 2, 60, READ_BUFFER - 100, 60];
+        let got = read_all(pcap(&lens)).unwrap();
+        let want: Vec<(i64, usize)> = lens
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| (i64::try_from(i).unwrap() * 1_000_000 + 7, l))
+            .collect();
+        assert_eq!(got, want);
+        match read_all(pcap(&[60, MAX_BLOCK + 1])) {
+            Err(FileError::Read(e)) => assert!(e.contains("larger than"), "{e}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_file_cut_inside_a_packet_says_so() {
+        let mut bytes = pcap(&[100, 100]);
+        bytes.truncate(bytes.len() - 10);
+        match read_all(bytes) {
+            Err(FileError::Read(e)) => assert!(e.contains("truncated"), "{e}"),
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -15,6 +15,17 @@
 //! connection count can be checked.
 //!
 //! `cargo run --release --example gen_capture -- [--size-gb N] [--out FILE] [--seed S]`
+//!
+//! `--rdp-only`: one public RDP capture (`zeek__rdp-to-ssl.pcap`, 2 setups: TLS, CredSSP, then the
+//! session) repeated, re-addressed as above, without the background flows: what a capture filtered to
+//! the RDP port holds (every packet belongs to an RDP connection), for `benches/compare.sh`.
+//!
+//! Floods, for the memory bounds (`benches/compare.sh --floods`):
+//! - `--scan N`: a scanner (10.66.0.1) sends N SYNs to port 3389 of N addresses in 10.0.0.0/8, one
+//!   every 10 us; one in 16 is refused (RST), the others unanswered; among them 4 real clients' RDP
+//!   setups (Connection Request / Confirm, then FINs).
+//! - `--concurrent N`: N RDP connections open at once: every one's SYN, SYN/ACK, ACK and Connection
+//!   Request first, then every one's Connection Confirm and FINs.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -315,10 +326,111 @@ fn spawn(
     heap.push(Reverse((at, id)));
 }
 
+enum Flood {
+    Scan(u32),
+    Concurrent(u32),
+}
+
+const CONNECTION_REQUEST: [u8; 19] = [
+    0x03, 0x00, 0x00, 0x13, 0x0e, 0xe0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x08, 0x00, 0x03,
+    0x00, 0x00, 0x00,
+];
+/// RDP_NEG_FAILURE SSL_NOT_ALLOWED_BY_SERVER: a setup that ends (and fails) at the negotiation.
+const NEGOTIATION_FAILURE: [u8; 19] = [
+    0x03, 0x00, 0x00, 0x13, 0x0e, 0xd0, 0x00, 0x00, 0x12, 0x34, 0x00, 0x03, 0x00, 0x08, 0x00, 0x02,
+    0x00, 0x00, 0x00,
+];
+
+/// Writes a flood capture (see the module's documentation) with the crate's pcap writer.
+fn flood(out_path: &str, flood: Flood) -> Result<(), Box<dyn std::error::Error>> {
+    use rdpdiag::capture::{PcapWriter, TcpConversation};
+    use rdpdiag::session::Direction::{ClientToServer as C, ServerToClient as S};
+    use std::net::SocketAddr;
+    if let Some(dir) = std::path::Path::new(out_path).parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let file = std::fs::File::create(out_path)?;
+    let mut w = PcapWriter::new(BufWriter::with_capacity(1 << 20, file))?;
+    let server = |n: u32| SocketAddr::from((Ipv4Addr::from(0x0A00_0000 | (n & 0x00ff_ffff)), 3389));
+    let mut setups = 0u32;
+    match flood {
+        Flood::Scan(n) => {
+            let scanner = Ipv4Addr::new(10, 66, 0, 1);
+            for i in 0..n {
+                let ts = EPOCH_US + i64::from(i) * 10;
+                let client = SocketAddr::from((scanner, u16::try_from(1024 + i % 60_000)?));
+                let mut tcp = TcpConversation::new(client, server(i + 1), i, 7);
+                w.frame(ts, &tcp.syn(ts).bytes)?;
+                if i % 16 == 5 {
+                    w.frame(ts + 200, &tcp.refused(ts + 200).bytes)?;
+                }
+                if i % (n / 4).max(1) == 7 {
+                    // A real client among the scan.
+                    let c = SocketAddr::from(([192, 168, 7, 1 + (setups as u8)], 50_000));
+                    let mut rdp = TcpConversation::new(c, server(0xff_fff0 + setups), 1, 2);
+                    for f in rdp.handshake(ts, 300) {
+                        w.frame(f.ts_us, &f.bytes)?;
+                    }
+                    for f in rdp.data(ts + 1_000, C, &CONNECTION_REQUEST) {
+                        w.frame(f.ts_us, &f.bytes)?;
+                    }
+                    for f in rdp.data(ts + 1_500, S, &NEGOTIATION_FAILURE) {
+                        w.frame(f.ts_us, &f.bytes)?;
+                    }
+                    w.frame(ts + 1_600, &rdp.fin(ts + 1_600, S).bytes)?;
+                    w.frame(ts + 1_700, &rdp.fin(ts + 1_700, C).bytes)?;
+                    setups += 1;
+                }
+            }
+        }
+        Flood::Concurrent(n) => {
+            let client = |i: u32| {
+                SocketAddr::from((
+                    Ipv4Addr::from(0xAC10_0000 | (i / 50_000)),
+                    u16::try_from(10_000 + i % 50_000).unwrap_or(10_000),
+                ))
+            };
+            let mut conns: Vec<TcpConversation> = (0..n)
+                .map(|i| TcpConversation::new(client(i), server(1 + i % 1000), i, 7))
+                .collect();
+            let mut ts = EPOCH_US;
+            for c in &mut conns {
+                ts += 5;
+                for f in c.handshake(ts, 100) {
+                    w.frame(f.ts_us, &f.bytes)?;
+                }
+                for f in c.data(ts + 200, C, &CONNECTION_REQUEST) {
+                    w.frame(f.ts_us, &f.bytes)?;
+                }
+            }
+            ts += 1_000;
+            for c in &mut conns {
+                ts += 5;
+                for f in c.data(ts, S, &NEGOTIATION_FAILURE) {
+                    w.frame(f.ts_us, &f.bytes)?;
+                }
+                w.frame(ts + 1, &c.fin(ts + 1, S).bytes)?;
+                w.frame(ts + 2, &c.fin(ts + 2, C).bytes)?;
+            }
+            setups = n;
+        }
+    }
+    let packets = w.written();
+    w.into_inner()?.flush()?;
+    println!("{out_path}: {packets} packets, {setups} RDP setups");
+    std::fs::write(
+        format!("{out_path}.counts"),
+        format!("packets\t{packets}\nrdp_setups\t{setups}\n"),
+    )?;
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut size_gb = 1.0f64;
     let mut out_path = format!("{}/target/bench/mixed-1g.pcap", env!("CARGO_MANIFEST_DIR"));
     let mut seed = 1u64;
+    let mut flood_mode = None;
+    let mut rdp_only = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = || args.next().ok_or(format!("{a} needs a value"));
@@ -326,13 +438,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--size-gb" => size_gb = val()?.parse()?,
             "--out" => out_path = val()?,
             "--seed" => seed = val()?.parse()?,
+            "--rdp-only" => rdp_only = true,
+            "--scan" => flood_mode = Some(Flood::Scan(val()?.parse()?)),
+            "--concurrent" => flood_mode = Some(Flood::Concurrent(val()?.parse()?)),
             _ => {
                 return Err(format!(
-                    "usage: gen_capture [--size-gb N] [--out FILE] [--seed S]; got {a}"
+                    "usage: gen_capture [--size-gb N [--rdp-only] | --scan N | --concurrent N] [--out FILE] [--seed S]; got {a}"
                 )
                 .into())
             }
         }
+    }
+    if let Some(mode) = flood_mode {
+        return flood(&out_path, mode);
     }
     let target = (size_gb * 1e9) as u64;
     let templates = [
@@ -346,6 +464,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         load("rdp-over-tls NLA failure", "ndpi__rdp_over_tls.pcap", 1, 4),
         load("refused (RST to SYN)", "ndpi__tcp_scan.pcapng", 1, 4),
     ];
+    // All-RDP: one public capture repeated (zeek__rdp-to-ssl.pcap: TLS, CredSSP, then the session).
+    let templates: Vec<Template> = if rdp_only {
+        templates.into_iter().take(1).collect()
+    } else {
+        templates.into_iter().collect()
+    };
     let weights: u64 = templates.iter().map(|t| t.weight).sum();
     if let Some(dir) = std::path::Path::new(&out_path).parent() {
         std::fs::create_dir_all(dir)?;
@@ -431,14 +555,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         };
         let finished_background = matches!(flow, Flow::Synth(_));
+        // All-RDP: the background flows still pace the setups, but are not written.
+        let write = !(rdp_only && finished_background);
         match next {
             Some((p, gap)) if gap >= 0 => {
-                w.packet(ts, &p)?;
+                if write {
+                    w.packet(ts, &p)?;
+                }
                 heap.push(Reverse((ts + gap, id)));
                 continue;
             }
-            Some((p, _)) => w.packet(ts, &p)?, // a copy's last packet
-            None => {}
+            Some((p, _)) if write => w.packet(ts, &p)?, // a copy's last packet
+            _ => {}
         }
         flows[id] = None;
         free.push(id);

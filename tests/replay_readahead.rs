@@ -9,7 +9,10 @@
 //! - a 4-tuple reused after an RDP connection on it finished;
 //! - a non-RDP flow idle past the idle timeout that resumes with an RDP Connection Request (picked up
 //!   mid-stream), and one that resumes with more of the same;
-//! - every scripted RDP conversation of `tests/diagnose_rules.rs` among the background traffic.
+//! - every scripted RDP conversation of `tests/diagnose_rules.rs` among the background traffic;
+//! - a scanner's SYNs (recognised as a scan part-way, so its later SYNs open no flow) among all of it;
+//! - the same capture with every frame cut to a small snapshot length (segments placed from their
+//!   headers, the cut bytes capture gaps).
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
 mod common;
@@ -19,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 use rdpdiag::capture::{Frame, TcpConversation};
+use rdpdiag::replay::cut::cut_tcp;
 use rdpdiag::replay::flows::{FlowOptions, FlowStats, FlowTable};
 use rdpdiag::replay::packet::{Decoded, Decoder, LinkType};
 use rdpdiag::replay::{replay_source, report_flow, ReplayOptions, Source};
@@ -46,9 +50,15 @@ fn single_threaded(path: &Path, flows: &FlowOptions) -> (Vec<ConnectionReport>, 
         let ts = p.header.ts.tv_sec * 1_000_000 + p.header.ts.tv_usec;
         last_ts = last_ts.max(ts);
         let mut out = |f| reports.push(report_flow(&name, f, WARN_DAYS));
+        let cut = p.header.len > p.header.caplen;
         match decoder.decode(link, p.data, ts) {
             Ok(Decoded::Tcp(seg)) => table.segment(&seg, ts, packets, &mut out),
             Ok(Decoded::IcmpUnreachable(icmp)) => table.icmp(&icmp, ts, packets, &mut out),
+            Err(_) if cut => {
+                if let Some(c) = cut_tcp(link, p.data) {
+                    table.segment_cut(&c.segment, c.missing, ts, packets, &mut out);
+                }
+            }
             _ => {}
         }
     }
@@ -58,7 +68,7 @@ fn single_threaded(path: &Path, flows: &FlowOptions) -> (Vec<ConnectionReport>, 
     (reports, table.stats.clone(), packets)
 }
 
-fn check(path: &Path, flows: &FlowOptions) {
+fn check(path: &Path, flows: &FlowOptions) -> rdpdiag::replay::ReplayStats {
     let opts = ReplayOptions {
         warn_days: WARN_DAYS,
         flows: flows.clone(),
@@ -77,6 +87,7 @@ fn check(path: &Path, flows: &FlowOptions) {
     for (got, want) in reports.iter().zip(&want) {
         assert_eq!(got, want, "{}", path.display());
     }
+    stats
 }
 
 #[test]
@@ -225,10 +236,40 @@ fn stress_frames() -> Vec<Frame> {
             t0 + 20_000 + i64::from(i) * 3_000,
         ));
     }
+    // A scanner: 2,000 SYNs to port 3389 of as many addresses, 100 us apart, one in 16 refused.
+    for i in 0..2_000u32 {
+        let ts = t0 + 50_000 + i64::from(i) * 100;
+        let target = SocketAddr::from(([10, 13, (i / 250) as u8, (i % 250) as u8 + 1], 3389));
+        let mut tcp = TcpConversation::new(addr("10.66.0.1:40000"), target, i, 9);
+        frames.push(tcp.syn(ts));
+        if i % 16 == 5 {
+            frames.push(tcp.refused(ts + 40));
+        }
+    }
     frames.retain(|f| !f.bytes.ends_with(b"capture end"));
     frames.sort_by_key(|f| f.ts_us);
     assert!(frames.len() > 20_000, "{}", frames.len());
     frames
+}
+
+/// Writes `frames` cut to `snaplen` bytes each, as `tcpdump -s SNAPLEN` does.
+fn write_cut_pcap(path: &Path, frames: &[Frame], snaplen: u32) {
+    let file = std::fs::File::create(path).unwrap();
+    let mut w =
+        rdpdiag::capture::PcapWriter::with_snaplen(std::io::BufWriter::new(file), snaplen).unwrap();
+    w.frames(frames).unwrap();
+    w.into_inner().unwrap();
+}
+
+#[test]
+fn a_capture_cut_by_its_snaplen_reads_the_same_ahead() {
+    for snaplen in [64, 96] {
+        let path = temp(&format!("stress-cut-{snaplen}"));
+        write_cut_pcap(&path, &stress_frames(), snaplen);
+        let stats = check(&path, &FlowOptions::default());
+        assert!(stats.cut_packets > 10_000, "{}", stats.cut_packets);
+        let _ = std::fs::remove_file(&path);
+    }
 }
 
 fn stress(name: &str, flows: &FlowOptions) {
@@ -236,7 +277,15 @@ fn stress(name: &str, flows: &FlowOptions) {
     write_pcap(&path, &stress_frames());
     // Thread timing varies from run to run: the equality must hold every time.
     for _ in 0..3 {
-        check(&path, flows);
+        let stats = check(&path, flows);
+        assert!(
+            stats
+                .notes
+                .iter()
+                .any(|n| n.starts_with("scan from 10.66.0.1: ")),
+            "{:?}",
+            stats.notes
+        );
     }
     let _ = std::fs::remove_file(&path);
 }

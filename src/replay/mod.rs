@@ -2,8 +2,9 @@
 //! libpcap, link layers and IP decoded (`packet`), TCP reassembled per direction (`reasm`), every RDP
 //! connection found by content or port (`flows`) and fed into its own session, then diagnosed.
 
-mod cut;
 mod control;
+pub mod cut;
+mod file;
 pub mod flows;
 pub mod ip;
 pub mod packet;
@@ -17,7 +18,8 @@ use std::time::Duration;
 pub use control::{Control, LiveStart};
 use flows::{FinishedFlow, FlowOptions, FlowStats, FlowTable};
 use packet::LinkType;
-use pipeline::{Analysis, Reader};
+use file::FileReader;
+use pipeline::{Analysis, Packets, Reader};
 
 use crate::diagnose::Context;
 use crate::report::build::Provenance;
@@ -114,6 +116,8 @@ pub struct ReplayStats {
     pub cut_packets: u64,
     pub snaplen: Option<u32>,
     pub cut_undecodable: u64,
+    /// Packets of interfaces whose link type is not decoded (a pcapng file with several).
+    pub unsupported_link: u64,
     pub flows: FlowStats,
     /// The server ports most TCP flows went to, busiest first, with their flow counts.
     pub busiest_ports: Vec<(u16, u32)>,
@@ -254,15 +258,33 @@ pub fn replay_source(
     sink: &mut dyn FnMut(ConnectionReport) -> bool,
 ) -> (ReplayStats, Option<ReplayError>) {
     let name = source.name().to_string();
-    let open_err = |e: pcap::Error| ReplayError::Open {
-        source_name: name.clone(),
-        message: e.to_string(),
+    let open_err = |message: String| {
+        (
+            ReplayStats::default(),
+            Some(ReplayError::Open {
+                source_name: name.clone(),
+                message,
+            }),
+        )
     };
     match source {
-        Source::File(path) => match pcap::Capture::from_file(path) {
-            Ok(cap) => run(&name, cap, opts, source, sink),
-            Err(e) => (ReplayStats::default(), Some(open_err(e))),
-        },
+        Source::File(path) => {
+            let input: Box<dyn std::io::Read + Send> = if path == "-" {
+                Box::new(std::io::stdin())
+            } else {
+                match std::fs::File::open(path) {
+                    Ok(f) => Box::new(f),
+                    Err(e) => return open_err(e.to_string()),
+                }
+            };
+            let mut file = match FileReader::new(input, opts.filter.clone()) {
+                Ok(file) => file,
+                Err(message) => return open_err(message),
+            };
+            let (mut stats, error) = run(&name, &mut file, None, opts, source, sink);
+            stats.notes.extend(file.notes());
+            (stats, error)
+        }
         Source::Live(iface) => {
             // Non-blocking: in immediate mode Linux libpcap ignores the read timeout, and a quiet
             // interface would block past `--for` for ever.
@@ -273,52 +295,47 @@ pub fn replay_source(
                     .open()?
                     .setnonblock()
             });
-            match cap {
-                Ok(cap) => run(&name, cap, opts, source, sink),
-                Err(e) => (ReplayStats::default(), Some(open_err(e))),
+            let mut cap = match cap {
+                Ok(cap) => cap,
+                Err(e) => return open_err(e.to_string()),
+            };
+            let dlt = cap.get_datalink();
+            let Some(link) = LinkType::from_dlt(dlt.0) else {
+                let error = ReplayError::LinkType {
+                    source_name: name.clone(),
+                    dlt: dlt.0,
+                    name: file::link_name(dlt.0),
+                };
+                return (ReplayStats::default(), Some(error));
+            };
+            if let Some(filter) = &opts.filter {
+                if let Err(e) = cap.filter(filter, true) {
+                    let error = ReplayError::Filter {
+                        source_name: name.clone(),
+                        filter: filter.clone(),
+                        message: e.to_string(),
+                    };
+                    return (ReplayStats::default(), Some(error));
+                }
             }
+            opts.control.live_started(&LiveStart {
+                interface: iface,
+                link_name: &dlt.get_name().unwrap_or_else(|_| format!("DLT {}", dlt.0)),
+                link_description: &dlt.get_description().unwrap_or_default(),
+            });
+            run(&name, &mut cap, Some(link), opts, source, sink)
         }
     }
 }
 
-fn run<T: pcap::Activated + ?Sized>(
+fn run<P: Packets + ?Sized>(
     name: &str,
-    mut cap: pcap::Capture<T>,
+    packets: &mut P,
+    link: Option<LinkType>,
     opts: &ReplayOptions,
     source: &Source,
     sink: &mut dyn FnMut(ConnectionReport) -> bool,
 ) -> (ReplayStats, Option<ReplayError>) {
-    let dlt = cap.get_datalink();
-    let Some(link) = LinkType::from_dlt(dlt.0) else {
-        let dlt_name = dlt.get_name().unwrap_or_else(|_| "unknown".to_string());
-        return (
-            ReplayStats::default(),
-            Some(ReplayError::LinkType {
-                source_name: name.to_string(),
-                dlt: dlt.0,
-                name: dlt_name,
-            }),
-        );
-    };
-    if let Some(filter) = &opts.filter {
-        if let Err(e) = cap.filter(filter, true) {
-            return (
-                ReplayStats::default(),
-                Some(ReplayError::Filter {
-                    source_name: name.to_string(),
-                    filter: filter.clone(),
-                    message: e.to_string(),
-                }),
-            );
-        }
-    }
-    if let Source::Live(interface) = source {
-        opts.control.live_started(&LiveStart {
-            interface,
-            link_name: &dlt.get_name().unwrap_or_else(|_| format!("DLT {}", dlt.0)),
-            link_description: &dlt.get_description().unwrap_or_default(),
-        });
-    }
     let mut reader = Reader::new(name, link, Progress::new(source), opts.flows.ports.clone());
     let mut analysis = Analysis {
         name,
@@ -332,9 +349,9 @@ fn run<T: pcap::Activated + ?Sized>(
     let error = match source {
         // A pipe (`tcpdump -w - | rdpdiag replay -`) may be slow: each packet is analysed as it comes,
         // so connections are reported as they complete, not when a batch fills.
-        Source::Live(_) => analysis.packet_by_packet(&mut reader, &mut cap),
-        Source::File(path) if path == "-" => analysis.packet_by_packet(&mut reader, &mut cap),
-        Source::File(_) => analysis.file(&mut reader, &mut cap),
+        Source::Live(_) => analysis.packet_by_packet(&mut reader, packets),
+        Source::File(path) if path == "-" => analysis.packet_by_packet(&mut reader, packets),
+        Source::File(_) => analysis.file(&mut reader, packets),
     };
     analysis.end(if live { now_us() } else { reader.last_ts });
     (reader.summarise(&analysis.table), error)

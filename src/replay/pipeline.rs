@@ -12,6 +12,7 @@ use super::flows::{is_rdp_port, FinishedFlow, FlowTable, IgnoredFilter, Mark, So
 use super::cut::cut_tcp;
 use super::packet::{Decoded, Decoder, IcmpUnreachable, LinkType, TcpFlags, TcpSegment};
 use super::udp::UdpTransports;
+use super::file::{FileError, FileReader, Next, Skip};
 use super::{now_us, report_flow, ts_us, Progress, ReplayError, ReplayOptions, ReplayStats};
 use crate::report::ConnectionReport;
 
@@ -44,7 +45,7 @@ enum Item {
 
 /// Decoded packets with their payloads back to back; each with its time and packet number.
 #[derive(Debug, Default)]
-struct Batch {
+pub(super) struct Batch {
     data: Vec<u8>,
     items: Vec<(Item, i64, u64)>,
     /// How reading ended after these packets, if it did.
@@ -90,7 +91,8 @@ struct Feedback {
 /// The decoding half: counts and numbers packets, decodes them, filters ignored flows' packets out.
 pub(super) struct Reader {
     source_name: String,
-    link: LinkType,
+    /// The link type of a live capture (a file's packets each bring theirs).
+    link: Option<LinkType>,
     decoder: Decoder,
     /// Only when reading ahead on a thread of its own (a file).
     filter: Option<IgnoredFilter>,
@@ -104,7 +106,12 @@ pub(super) struct Reader {
 }
 
 impl Reader {
-    pub fn new(source_name: &str, link: LinkType, progress: Progress, rdp_ports: Vec<u16>) -> Self {
+    pub fn new(
+        source_name: &str,
+        link: Option<LinkType>,
+        progress: Progress,
+        rdp_ports: Vec<u16>,
+    ) -> Self {
         Self {
             source_name: source_name.to_string(),
             link,
@@ -120,7 +127,14 @@ impl Reader {
 
     /// One captured packet (`wire_len` bytes long on the wire), numbered in capture order from 1; what
     /// the analysis needs goes to `batch`.
-    fn packet(&mut self, ts: i64, data: &[u8], wire_len: u32, batch: &mut Batch) {
+    fn packet(
+        &mut self,
+        ts: i64,
+        data: &[u8],
+        wire_len: u32,
+        link: Result<LinkType, Skip>,
+        batch: &mut Batch,
+    ) {
         self.stats.packets += 1;
         let cut = usize::try_from(wire_len).is_ok_and(|w| w > data.len());
         if cut {
@@ -135,10 +149,18 @@ impl Reader {
             self.progress
                 .set(self.stats.bytes + 16 * self.stats.packets + 24);
         }
-        let decoded = match self.decoder.decode(self.link, data, ts) {
+        let link = match link {
+            Ok(link) => link,
+            Err(Skip::Unsupported) => {
+                self.stats.unsupported_link += 1;
+                return;
+            }
+            Err(Skip::Filtered) => return,
+        };
+        let decoded = match self.decoder.decode(link, data, ts) {
             // Cut inside the IP packet: its headers still place the segment, and the bytes the capture
             // did not keep become a gap in its flow.
-            Err(_) if cut => match cut_tcp(self.link, data) {
+            Err(_) if cut => match cut_tcp(link, data) {
                 Some(c) => Ok((Decoded::Tcp(c.segment), c.missing)),
                 None => {
                     self.stats.cut_undecodable += 1;
@@ -186,6 +208,9 @@ impl Reader {
         stats.flows.tcp_segments += self.filter.as_ref().map_or(0, |f| f.dropped);
         stats.notes = table.notes.clone();
         stats.busiest_ports = table.busiest_ports(5);
+        stats
+            .notes
+            .extend(table.scan.scanners.iter().map(|s| s.describe()));
         let d = self.decoder.stats();
         if d.sets_dropped_for_limit > 0 || d.fragments_dropped_for_limit > 0 || d.sets_expired > 0 {
             stats.notes.push(format!(
@@ -219,26 +244,78 @@ impl Reader {
     }
 }
 
+/// What one read gave.
+pub(super) enum Read {
+    Packet,
+    /// Nothing waiting (a live capture).
+    Idle,
+    End,
+    Failed(ReplayError),
+}
+
+/// Where packets come from: libpcap (a live interface) or a capture file.
+pub(super) trait Packets: Send {
+    /// Reads one packet and hands it to `reader`, which puts what the analysis needs in `batch`.
+    fn read_into(&mut self, reader: &mut Reader, batch: &mut Batch) -> Read;
+}
+
+impl<T: pcap::Activated + ?Sized> Packets for pcap::Capture<T> {
+    fn read_into(&mut self, reader: &mut Reader, batch: &mut Batch) -> Read {
+        match self.next_packet() {
+            Ok(p) => {
+                let link = reader.link.ok_or(Skip::Unsupported);
+                reader.packet(ts_us(p.header), p.data, p.header.len, link, batch);
+                Read::Packet
+            }
+            Err(pcap::Error::NoMorePackets) => Read::End,
+            Err(pcap::Error::TimeoutExpired) => Read::Idle,
+            Err(e) => Read::Failed(reader.read_error(e.to_string())),
+        }
+    }
+}
+
+impl Packets for FileReader {
+    fn read_into(&mut self, reader: &mut Reader, batch: &mut Batch) -> Read {
+        match self.next() {
+            Next::Packet(p) => {
+                reader.packet(p.ts_us, p.data, p.wire_len, p.link, batch);
+                Read::Packet
+            }
+            Next::End => Read::End,
+            Next::Failed(FileError::Read(message)) => Read::Failed(reader.read_error(message)),
+            Next::Failed(FileError::Filter(message)) => Read::Failed(ReplayError::Filter {
+                source_name: reader.source_name.clone(),
+                filter: self.filter().unwrap_or_default().to_string(),
+                message,
+            }),
+            Next::Failed(FileError::LinkType(dlt, name)) => Read::Failed(ReplayError::LinkType {
+                source_name: reader.source_name.clone(),
+                dlt,
+                name,
+            }),
+        }
+    }
+}
+
 /// Reads a file to its end on the reader's thread, a batch at a time; learns the marks the analysis sends
 /// back before starting each batch. Stops early when the analysis hangs up.
-fn read_ahead<T: pcap::Activated + ?Sized>(
+fn read_ahead<P: Packets + ?Sized>(
     reader: &mut Reader,
-    cap: &mut pcap::Capture<T>,
+    packets: &mut P,
     to_analysis: &mpsc::SyncSender<Batch>,
     feedback: &mpsc::Receiver<Feedback>,
 ) {
     let mut spares: Vec<Batch> = Vec::new();
     let mut batch = Batch::default();
     loop {
-        match cap.next_packet() {
-            Ok(p) => {
-                reader.packet(ts_us(p.header), p.data, p.header.len, &mut batch);
+        match packets.read_into(reader, &mut batch) {
+            Read::Packet | Read::Idle => {
                 if !batch.full() {
                     continue;
                 }
             }
-            Err(pcap::Error::NoMorePackets) => batch.end = Some(None),
-            Err(e) => batch.end = Some(Some(reader.read_error(e.to_string()))),
+            Read::End => batch.end = Some(None),
+            Read::Failed(e) => batch.end = Some(Some(e)),
         }
         let done = batch.end.is_some();
         if to_analysis.send(std::mem::take(&mut batch)).is_err() || done {
@@ -269,10 +346,10 @@ pub(super) struct Analysis<'a> {
 impl Analysis<'_> {
     /// Reads a file (or standard input) to its end: libpcap and the decoding on a thread of their own, a
     /// few batches ahead, while this one analyses.
-    pub fn file<T: pcap::Activated + ?Sized>(
+    pub fn file<P: Packets + ?Sized>(
         &mut self,
         reader: &mut Reader,
-        cap: &mut pcap::Capture<T>,
+        packets: &mut P,
     ) -> Option<ReplayError> {
         reader.filter = Some(IgnoredFilter::new(&self.opts.flows));
         self.table.keep_marks();
@@ -282,7 +359,7 @@ impl Analysis<'_> {
             let spawned = std::thread::Builder::new()
                 .name("pcap-reader".into())
                 .spawn_scoped(scope, move || {
-                    read_ahead(reader, cap, &to_analysis, &feedback)
+                    read_ahead(reader, packets, &to_analysis, &feedback)
                 });
             if let Err(e) = spawned {
                 return Some(ReplayError::Read {
@@ -319,10 +396,10 @@ impl Analysis<'_> {
 
     /// On this thread, each packet analysed as soon as it is read: a live interface (idle flows are then
     /// finished on the wall clock when it is quiet, and `--for` ends it) or standard input.
-    pub fn packet_by_packet<T: pcap::Activated + ?Sized>(
+    pub fn packet_by_packet<P: Packets + ?Sized>(
         &mut self,
         reader: &mut Reader,
-        cap: &mut pcap::Capture<T>,
+        packets: &mut P,
     ) -> Option<ReplayError> {
         let started = Instant::now();
         let mut batch = Batch::default();
@@ -330,20 +407,19 @@ impl Analysis<'_> {
             if self.opts.duration.is_some_and(|d| started.elapsed() >= d) {
                 break;
             }
-            match cap.next_packet() {
-                Ok(p) => {
-                    reader.packet(ts_us(p.header), p.data, p.header.len, &mut batch);
+            match packets.read_into(reader, &mut batch) {
+                Read::Packet => {
                     self.batch(&batch);
                     batch.clear();
                 }
-                Err(pcap::Error::NoMorePackets) => break,
-                Err(pcap::Error::TimeoutExpired) => {
+                Read::End => break,
+                Read::Idle => {
                     // Nothing to read without blocking: wait a little, then let idle flows finish.
                     std::thread::sleep(super::LIVE_POLL);
                     let (table, mut emit) = self.split();
                     table.tick(now_us(), &mut |f| emit.flow(f));
                 }
-                Err(e) => return Some(reader.read_error(e.to_string())),
+                Read::Failed(e) => return Some(e),
             }
         }
         None

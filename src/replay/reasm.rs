@@ -442,21 +442,56 @@ impl Reassembler {
 
     /// Keeps the tail of `bytes` (about to be delivered at `next`) in the ring.
     fn remember(&mut self, bytes: &[u8]) {
-        if self.recent.is_empty() {
-            self.recent = vec![0; RECENT_BYTES];
+        // The ring grows with what it must hold, up to RECENT_BYTES: most connections never send
+        // that much before they end, and thousands of them may be open at once.
+        let want = (self.recent_len + bytes.len()).min(RECENT_BYTES);
+        if self.recent.len() < want {
+            self.grow_recent(want.next_power_of_two().clamp(64, RECENT_BYTES));
         }
-        let take = bytes.len().min(RECENT_BYTES);
+        let size = self.recent.len();
+        if size == 0 {
+            return;
+        }
+        let take = bytes.len().min(size);
         let skipped = bytes.len() - take;
         let tail = bytes.get(skipped..).unwrap_or_default();
-        let pos = usize::try_from((self.next + skipped as u64) % RECENT_BYTES as u64).unwrap_or(0);
-        let first = take.min(RECENT_BYTES - pos);
+        let pos = usize::try_from((self.next + skipped as u64) % size as u64).unwrap_or(0);
+        let first = take.min(size - pos);
         if let (Some(dst), Some(src)) = (self.recent.get_mut(pos..pos + first), tail.get(..first)) {
             dst.copy_from_slice(src);
         }
         if let (Some(dst), Some(src)) = (self.recent.get_mut(..take - first), tail.get(first..)) {
             dst.copy_from_slice(src);
         }
-        self.recent_len = (self.recent_len + bytes.len()).min(RECENT_BYTES);
+        self.recent_len = (self.recent_len + bytes.len()).min(size);
+    }
+
+    /// Moves the remembered bytes (the `recent_len` before `next`) into a ring of `size` bytes.
+    fn grow_recent(&mut self, size: usize) {
+        let old = self.recent.len();
+        let len = self.recent_len.min(old);
+        // The remembered bytes in order: they end at `next`, wrapping around the old ring.
+        let mut bytes = Vec::with_capacity(len);
+        if old > 0 {
+            let from = self.next.saturating_sub(len as u64);
+            let start = usize::try_from(from % old as u64).unwrap_or(0);
+            let first = len.min(old - start);
+            bytes.extend_from_slice(self.recent.get(start..start + first).unwrap_or_default());
+            bytes.extend_from_slice(self.recent.get(..len - first).unwrap_or_default());
+        }
+        let mut ring = vec![0; size];
+        let from = self.next.saturating_sub(bytes.len() as u64);
+        let start = usize::try_from(from % size as u64).unwrap_or(0);
+        let first = bytes.len().min(size - start);
+        if let (Some(dst), Some(src)) = (ring.get_mut(start..start + first), bytes.get(..first)) {
+            dst.copy_from_slice(src);
+        }
+        let rest = bytes.len() - first;
+        if let (Some(dst), Some(src)) = (ring.get_mut(..rest), bytes.get(first..)) {
+            dst.copy_from_slice(src);
+        }
+        self.recent = ring;
+        self.recent_len = bytes.len();
     }
 }
 

@@ -20,7 +20,10 @@ use crate::session::Event;
 pub const ATTEMPT_GAP_US: i64 = 10_000_000;
 /// The most attempts held open at once; past it every open attempt is closed and reported as it stands
 /// (later tries then start new attempts), and [`Attempts::limit_hits`] says so.
-pub const MAX_OPEN_ATTEMPTS: usize = 65_536;
+pub const MAX_OPEN_ATTEMPTS: usize = 16_384;
+/// The most tries held in one attempt; a further try closes it (reported as it stands) and starts the
+/// next, so a flood of connections between two hosts stays bounded.
+pub const MAX_TRIES_PER_ATTEMPT: usize = 16;
 
 /// One connection of an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,7 +146,11 @@ impl Attempts {
         };
         let start = try_.start_us;
         let mut closed = Vec::new();
-        if start.saturating_sub(self.now_us) >= 1_000_000 || start < self.now_us {
+        // Connections are reported as they end, so starts come a little out of order: only a jump back
+        // by more than the gap (the next file) counts as time going back.
+        if start.saturating_sub(self.now_us) >= 1_000_000
+            || start < self.now_us.saturating_sub(ATTEMPT_GAP_US)
+        {
             // At most once a second of capture time (and when time goes back): close what went quiet.
             let quiet: Vec<_> = self
                 .open
@@ -166,7 +173,10 @@ impl Attempts {
             server.to_string(),
         );
         match self.open.get_mut(&key) {
-            Some(a) if start <= a.end_us().saturating_add(ATTEMPT_GAP_US) => {
+            Some(a)
+                if start <= a.end_us().saturating_add(ATTEMPT_GAP_US)
+                    && a.tries.len() < MAX_TRIES_PER_ATTEMPT =>
+            {
                 let at = a.tries.partition_point(|t| t.start_us <= start);
                 a.tries.insert(at, try_);
             }

@@ -3,9 +3,11 @@
 //! Bounded: limits on tracked flows and on bytes held per flow are named constants and options, and a hit
 //! limit is reported, never silent.
 
+mod ending;
 mod filter;
 mod key;
 mod rdp;
+pub mod scan;
 mod undecided;
 
 use std::net::SocketAddr;
@@ -15,12 +17,12 @@ pub use key::FlowKey;
 pub use undecided::starts_rdp;
 
 use super::packet::{IcmpUnreachable, TcpFlags, TcpSegment};
-use crate::session::{Direction, Observation, Session, Timestamp, TransportFact};
-use rdp::{deliver_to, RdpFlow};
+use crate::session::{Observation, Session, Timestamp, TransportFact};
+use rdp::RdpFlow;
 use undecided::Undecided;
 
 /// The default most flows tracked at once (RDP flows, undecided flows and markers of ignored ones).
-pub const MAX_FLOWS: usize = 100_000;
+pub const MAX_FLOWS: usize = 50_000;
 /// The default most RDP connections being set up at once.
 pub const MAX_RDP_FLOWS: usize = 4_096;
 /// A flow with no packet for this long (capture time) is finished and reported.
@@ -158,6 +160,8 @@ pub struct FlowTable {
     pub notes: Vec<String>,
     /// Flows seen per server port (allocated at the first flow), for the summary of a capture without RDP.
     server_ports: Vec<u32>,
+    /// Sources with many attempts pending or failed, and the scanners among them.
+    pub scan: scan::ScanTracker,
     /// Failed connection attempts to ports not known as RDP, reported at the end if nothing was RDP.
     unknown_port_failures: Vec<FinishedFlow>,
     /// The packet being handled and how many of its payload bytes the snapshot length cut off.
@@ -188,6 +192,7 @@ impl FlowTable {
             marks: None,
             cut: (0, 0),
             unknown_port_failures: Vec::new(),
+            scan: scan::ScanTracker::default(),
             server_ports: Vec::new(),
         }
     }
@@ -248,14 +253,17 @@ impl FlowTable {
 
     /// Counts a new flow by its server port.
     fn count_flow(&mut self, flow: &Flow) {
-        let Flow::Undecided(u) = flow else {
-            return;
-        };
+        if let Flow::Undecided(u) = flow {
+            self.count_server_port(u.server.port());
+        }
+    }
+
+    fn count_server_port(&mut self, port: u16) {
         self.stats.tcp_flows += 1;
         if self.server_ports.is_empty() {
             self.server_ports = vec![0; usize::from(u16::MAX) + 1];
         }
-        if let Some(n) = self.server_ports.get_mut(usize::from(u.server.port())) {
+        if let Some(n) = self.server_ports.get_mut(usize::from(port)) {
             *n = n.saturating_add(1);
         }
     }
@@ -296,7 +304,15 @@ impl FlowTable {
             None => {
                 // A new flow: a SYN opens it; data may be a mid-stream pickup; anything else is ignored.
                 let new = if syn && !ack {
+                    // A scanner's SYN is counted, not tracked.
+                    if self.scan.syn(seg.src.ip(), seg.dst.port(), ts) {
+                        return;
+                    }
+                    self.scan.opened(seg.src.ip(), seg.dst.port(), ts);
                     Flow::opened_by(seg, ts, packet)
+                } else if syn && ack && seg.payload.is_empty() && self.scan.answer(seg.dst.ip(), false)
+                {
+                    return;
                 } else if !seg.payload.is_empty() || (syn && ack) {
                     let (client, server) = if syn
                         || starts_rdp(seg.payload, 0xD0)
@@ -308,6 +324,9 @@ impl FlowTable {
                     };
                     Flow::Undecided(Box::new(Undecided::new(client, server, None, ts)))
                 } else {
+                    if seg.flags.contains(TcpFlags::RST) && seg.payload.is_empty() {
+                        self.scan.answer(seg.dst.ip(), true);
+                    }
                     return;
                 };
                 if self.flows.len() >= self.opts.max_flows {
@@ -320,7 +339,12 @@ impl FlowTable {
         match flow {
             // A new SYN on a finished or ignored 4-tuple is a new connection (ports are reused).
             Flow::Ignored(_) if syn && !ack => {
+                if self.scan.syn(seg.src.ip(), seg.dst.port(), ts) {
+                    return;
+                }
                 *flow = Flow::opened_by(seg, ts, packet);
+                self.scan.opened(seg.src.ip(), seg.dst.port(), ts);
+                self.count_server_port(seg.dst.port());
                 self.undecided(key, seg, ts, packet, out);
             }
             // An ignored flow idle past the timeout is over, whether or not a sweep has run since: this
@@ -335,78 +359,6 @@ impl FlowTable {
         }
     }
 
-
-    /// Reports a flow and leaves a marker so its later packets are dropped.
-    fn finish(&mut self, key: FlowKey, capture_end: bool, out: &mut dyn FnMut(FinishedFlow)) {
-        let now = self.now;
-        // At the capture's end, and for idle or evicted flows, the marker is removed right after.
-        let Some(flow) = self.flows.remove(&key) else {
-            return;
-        };
-        if capture_end {
-            self.flows.insert(key, Flow::Ignored(now));
-        } else {
-            self.mark_ignored(key, now);
-        }
-        match flow {
-            Flow::Rdp(mut f, _) => {
-                self.rdp_active = self.rdp_active.saturating_sub(1);
-                if capture_end && !f.session.is_established() {
-                    let stats = &mut self.stats;
-                    let mut ignored = false;
-                    let RdpFlow {
-                        session,
-                        to_server,
-                        to_client,
-                        ..
-                    } = &mut *f;
-                    to_server.flush(0, now, &mut |d| {
-                        deliver_to(session, stats, Direction::ClientToServer, &mut ignored, d)
-                    });
-                    to_client.flush(0, now, &mut |d| {
-                        deliver_to(session, stats, Direction::ServerToClient, &mut ignored, d)
-                    });
-                    session.on_transport(Timestamp(now), None, TransportFact::CaptureEnd);
-                }
-                let mut finished = FinishedFlow::new(f.client, f.server, f.session.finish());
-                finished.tunnel = f.tunnel.take();
-                out(finished);
-            }
-            Flow::Undecided(u) if u.syn_ack.is_none() && u.first_syn.is_some() => {
-                let Undecided {
-                    client,
-                    server,
-                    first_syn: Some(fs),
-                    syns,
-                    ..
-                } = *u
-                else {
-                    return;
-                };
-                // Only SYNs: filtered when the capture went on long enough after the first, else unknown.
-                let mut session = Session::new();
-                start_session(&mut session, Some(fs));
-                let waited = now.saturating_sub(fs.0);
-                if waited >= self.opts.syn_timeout_us {
-                    session.on_transport(
-                        Timestamp(now),
-                        None,
-                        TransportFact::NoAnswer {
-                            syns: syns.max(1),
-                            waited_us: waited,
-                        },
-                    );
-                } else if is_rdp_port(&self.opts.ports, server.port()) {
-                    session.on_transport(Timestamp(now), None, TransportFact::CaptureEnd);
-                } else {
-                    // Not RDP's port and not long enough unanswered to call filtered: nothing to say.
-                    return;
-                }
-                self.failed_attempt(FinishedFlow::new(client, server, session.finish()), out);
-            }
-            _ => {}
-        }
-    }
 
     /// An ICMP unreachable quoting one of our flows.
     pub fn icmp(
@@ -434,67 +386,13 @@ impl FlowTable {
                 start_session(&mut session, u.first_syn);
                 session.on_transport(Timestamp(ts), Some(packet), fact);
                 let flow = FinishedFlow::new(u.client, u.server, session.finish());
+                if u.pending {
+                    self.scan.settled(u.client.ip());
+                }
                 self.mark_ignored(key, ts);
-                self.failed_attempt(flow, out);
+                self.failed_attempt(flow, false, out);
             }
             _ => {}
-        }
-    }
-
-    /// A TCP connection attempt that failed (refused, unanswered, unreachable) before any payload: on a
-    /// port known as RDP it is reported; on any other port it is held (a bounded number) and reported at
-    /// the end only if the capture held no recognised RDP.
-    fn failed_attempt(&mut self, mut flow: FinishedFlow, out: &mut dyn FnMut(FinishedFlow)) {
-        if is_rdp_port(&self.opts.ports, flow.server.port()) {
-            self.stats.rdp_flows += 1;
-            out(flow);
-            return;
-        }
-        self.stats.unknown_port_failures += 1;
-        if self.unknown_port_failures.len() < MAX_UNKNOWN_PORT_FAILURES {
-            flow.unknown_port = true;
-            self.unknown_port_failures.push(flow);
-        }
-    }
-
-    /// Finishes flows idle for too long.
-    fn sweep(&mut self, now: i64, out: &mut dyn FnMut(FinishedFlow)) {
-        self.last_sweep = now;
-        let idle = self.opts.idle_timeout_us;
-        // In the order they started, as at the end: the table's own order is its hasher's, random per run.
-        let mut stale: Vec<(i64, FlowKey)> = self
-            .flows
-            .iter()
-            .filter(|(_, f)| now.saturating_sub(f.last_seen()) > idle)
-            .map(|(k, f)| (first_time(f), *k))
-            .collect();
-        stale.sort_unstable();
-        for (_, key) in stale {
-            self.finish(key, true, out);
-            self.flows.remove(&key);
-        }
-    }
-
-    /// The table is full: drop ignored markers first, then the oldest flows (reported, with a note).
-    fn make_room(&mut self, out: &mut dyn FnMut(FinishedFlow)) {
-        self.flows.retain(|_, f| !matches!(f, Flow::Ignored(_)));
-        if self.flows.len() >= self.opts.max_flows {
-            let mut by_age: Vec<(i64, FlowKey)> = self
-                .flows
-                .iter()
-                .map(|(k, f)| (f.last_seen(), *k))
-                .collect();
-            by_age.sort_unstable();
-            let drop = by_age.len() / 4 + 1;
-            for (_, key) in by_age.into_iter().take(drop) {
-                self.finish(key, true, out);
-                self.flows.remove(&key);
-                self.stats.evicted_for_limit += 1;
-            }
-            self.note(format!(
-                "more than {} flows at once: the oldest were finished early (--max-flows)",
-                self.opts.max_flows
-            ));
         }
     }
 
@@ -504,43 +402,6 @@ impl FlowTable {
         }
     }
 
-    /// Time passes without packets for the table (a quiet live capture, or segments the reader thread
-    /// dropped): flows idle for too long are finished.
-    pub fn tick(&mut self, now: i64, out: &mut dyn FnMut(FinishedFlow)) {
-        self.now = now.max(self.now);
-        if sweep_due(self.last_sweep, now) {
-            self.sweep(now, out);
-        }
-    }
-
-    /// End of the capture: every open flow is finished.
-    pub fn end(&mut self, ts: i64, out: &mut dyn FnMut(FinishedFlow)) {
-        self.now = ts.max(self.now);
-        let mut keys_sorted: Vec<(i64, FlowKey)> = self
-            .flows
-            .iter()
-            .map(|(k, f)| (first_time(f), *k))
-            .collect();
-        keys_sorted.sort_unstable();
-        for (_, key) in keys_sorted {
-            self.finish(key, true, out);
-        }
-        self.flows.clear();
-        // No RDP recognised: the failed attempts on other ports are what the capture can tell.
-        let held = std::mem::take(&mut self.unknown_port_failures);
-        if self.stats.rdp_flows == 0 {
-            let listed = held.len();
-            for flow in held {
-                out(flow);
-            }
-            let more = self.stats.unknown_port_failures.saturating_sub(listed as u64);
-            if more > 0 {
-                self.note(format!(
-                    "{more} more failed TCP connection attempts to ports not known as RDP were not listed (the first {MAX_UNKNOWN_PORT_FAILURES} were)"
-                ));
-            }
-        }
-    }
 }
 
 

@@ -84,6 +84,8 @@ pub(super) struct Undecided {
     pub(super) held: Vec<HeldSegment>,
     /// The server a proxy handshake on this flow asked for.
     pub(super) tunnel: Option<String>,
+    /// Opened by a SYN and nothing else seen yet: counted pending for its client (scan detection).
+    pub(super) pending: bool,
     pub(super) last: i64,
 }
 
@@ -99,6 +101,7 @@ impl Undecided {
             sniffed: 0,
             held: Vec::new(),
             tunnel: None,
+            pending: first_syn.is_some(),
             last: ts,
         }
     }
@@ -192,11 +195,12 @@ impl FlowTable {
             mut sniffed,
             mut held,
             mut tunnel,
+            mut pending,
             ..
         } = *undecided;
         let from_client = seg.src == client;
         let known_port = is_rdp_port(&self.opts.ports, server.port());
-        let keep = |first_syn, syns, syn_ack, isn, sniffed, held, tunnel| {
+        let keep = |first_syn, syns, syn_ack, isn, sniffed, held, tunnel, pending| {
             Flow::Undecided(Box::new(Undecided {
                 client,
                 server,
@@ -207,22 +211,28 @@ impl FlowTable {
                 sniffed,
                 held,
                 tunnel,
+                pending,
                 last: ts,
             }))
         };
+        // Anything but the client's SYN again settles a pending attempt.
+        if pending && !(syn && !ack && from_client) {
+            self.scan.settled(client.ip());
+            pending = false;
+        }
         if syn && !ack && from_client {
             syns += 1;
             first_syn.get_or_insert((ts, packet));
             isn.0.get_or_insert(seg.seq);
             self.flows
-                .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed, held, tunnel.take()));
+                .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed, held, tunnel.take(), pending));
             return;
         }
         if syn && ack && !from_client {
             syn_ack.get_or_insert((ts, packet));
             isn.1.get_or_insert(seg.seq);
             self.flows
-                .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed, held, tunnel.take()));
+                .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed, held, tunnel.take(), pending));
             return;
         }
         if rst && !from_client && syn_ack.is_none() && seg.payload.is_empty() && first_syn.is_some()
@@ -235,7 +245,7 @@ impl FlowTable {
             if !known_port {
                 self.stats.ignored_flows += 1;
             }
-            self.failed_attempt(FinishedFlow::new(client, server, session.finish()), out);
+            self.failed_attempt(FinishedFlow::new(client, server, session.finish()), true, out);
             return;
         }
         if self.missing(packet) > 0 && !known_port && seg.payload.len() < SNIFF_BYTES {
@@ -251,7 +261,7 @@ impl FlowTable {
                 held.push(HeldSegment::of(seg, ts, packet));
             }
             self.flows
-                .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed, held, tunnel.take()));
+                .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed, held, tunnel.take(), pending));
             return;
         }
         // With the stream's start known (its SYN seen) and no proxy handshake, the stream's first bytes
@@ -264,7 +274,7 @@ impl FlowTable {
                 if prefix.len() < SNIFF_BYTES && !known_port {
                     if held.len() < MAX_HELD_SEGMENTS {
                         self.flows
-                            .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed, held, tunnel.take()));
+                            .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed, held, tunnel.take(), pending));
                     } else {
                         // Never silent (invariant 5): a flow given up for this limit is said in the summary.
                         self.mark_ignored(key, ts);
@@ -294,7 +304,7 @@ impl FlowTable {
             }
             if proxied && sniffed < MAX_SNIFF_SEGMENTS {
                 self.flows
-                    .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed, held, tunnel.take()));
+                    .insert(key, keep(first_syn, syns, syn_ack, isn, sniffed, held, tunnel.take(), pending));
             } else {
                 self.mark_ignored(key, ts);
                 self.stats.ignored_flows += 1;

@@ -12,6 +12,10 @@ use rdpdiag::report::{exit, Summary};
 
 use super::output::{self, ReportSettings, Stdout};
 
+/// Without a terminal, targets are counted up front (for the interrupt's "N of M" note) only when the
+/// ranges hold at most this many addresses.
+const KNOWN_WITHOUT_TERMINAL: u64 = 65_536;
+
 /// How often the probe looks whether Ctrl-C was pressed.
 const INTERRUPT_POLL: Duration = Duration::from_millis(50);
 
@@ -43,12 +47,12 @@ pub(super) fn run_probe(
         None => None,
     };
     output::catch_interrupt(|| {});
-    // Known when the targets came from arguments or a file, not when they stream from standard input;
-    // counted only for a terminal's progress bar (a range of millions takes a moment to count).
+    // Known when the targets came from arguments, not when they stream from a file or standard input;
+    // a range of millions is counted only for a terminal's progress bar (it takes a moment to count).
     let known = if output::stderr_is_terminal() {
         targets.known_len()
     } else {
-        None
+        targets.known_len_up_to(KNOWN_WITHOUT_TERMINAL)
     };
     let mut out = Stdout::new(&settings.style);
     let mut summary = Summary {

@@ -148,7 +148,7 @@ impl FileReader {
     pub fn new(input: Box<dyn Read + Send>, filter: Option<String>) -> Result<Self, String> {
         let input = Primed::new(input).map_err(|e| format!("read error: {e}"))?;
         let inner = pcap_parser::create_reader(READ_BUFFER, input).map_err(|e| match e {
-            PcapError::Eof => "empty file: not a pcap or pcapng capture".to_string(),
+            PcapError::Eof => "empty file".to_string(),
             e => describe(&e),
         })?;
         Ok(Self {

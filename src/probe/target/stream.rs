@@ -67,11 +67,16 @@ impl TargetStream {
     /// How many targets will be probed, when that is known before reading any input: no line source,
     /// and command-line ranges small enough to count through ([`MAX_RANGE`] in all).
     pub fn known_len(&self) -> Option<u64> {
+        self.known_len_up_to(MAX_RANGE)
+    }
+
+    /// [`Self::known_len`], counting through at most `limit` addresses (a cheap count for summaries).
+    pub fn known_len_up_to(&self, limit: u64) -> Option<u64> {
         if self.lines.is_some() {
             return None;
         }
         let specs = self.specs.as_slice();
-        if specs.iter().map(TargetSpec::count).sum::<u64>() > MAX_RANGE {
+        if specs.iter().map(TargetSpec::count).sum::<u64>() > limit {
             return None;
         }
         let taken = specs

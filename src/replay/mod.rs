@@ -250,6 +250,30 @@ impl Drop for Progress {
     }
 }
 
+/// A capture (pcap or pcapng) read from any byte stream — a file, standard input, bytes in memory — and
+/// analysed as `source` (its name in notes and errors; `-` analyses packet by packet, as a pipe).
+pub fn replay_reader(
+    source: &Source,
+    input: Box<dyn std::io::Read + Send>,
+    opts: &ReplayOptions,
+    sink: &mut dyn FnMut(ConnectionReport) -> bool,
+) -> (ReplayStats, Option<ReplayError>) {
+    let name = source.name().to_string();
+    let mut file = match FileReader::new(input, opts.filter.clone()) {
+        Ok(file) => file,
+        Err(message) => {
+            let error = ReplayError::Open {
+                source_name: name,
+                message,
+            };
+            return (ReplayStats::default(), Some(error));
+        }
+    };
+    let (mut stats, error) = run(&name, &mut file, None, opts, source, sink);
+    stats.notes.extend(file.notes());
+    (stats, error)
+}
+
 /// Reads one source to its end, handing each finished connection to `sink` as it completes.
 /// A read error part-way still reports every connection seen so far, then returns the error.
 pub fn replay_source(
@@ -277,13 +301,7 @@ pub fn replay_source(
                     Err(e) => return open_err(e.to_string()),
                 }
             };
-            let mut file = match FileReader::new(input, opts.filter.clone()) {
-                Ok(file) => file,
-                Err(message) => return open_err(message),
-            };
-            let (mut stats, error) = run(&name, &mut file, None, opts, source, sink);
-            stats.notes.extend(file.notes());
-            (stats, error)
+            replay_reader(source, input, opts, sink)
         }
         Source::Live(iface) => {
             // Non-blocking: in immediate mode Linux libpcap ignores the read timeout, and a quiet

@@ -13,7 +13,7 @@ use std::io::{self, Write};
 
 use super::target::TargetReport;
 use super::{connection_name, for_port, server_port, ConnectionReport, Expectation};
-use crate::diagnose::{duration_text as ms, Finding, Outcome, Severity, Verdict};
+use crate::diagnose::{Finding, Outcome, Severity, Verdict};
 
 /// One test case.
 #[derive(Debug, Clone, PartialEq)]
@@ -214,12 +214,7 @@ fn with_expectation(verdict: Verdict, title: &str, expect: Option<&Expectation>)
 /// The evidence lines of a finding, then its fix and host checks (as the text report prints them).
 fn write_evidence(f: &Finding, port: Option<u16>, body: &mut String) {
     for e in &f.evidence {
-        let packet = e
-            .packet
-            .map(|p| format!("packet {p}, "))
-            .unwrap_or_default();
-        let dir = e.dir.map(|d| format!(" {}", d.arrow())).unwrap_or_default();
-        let _ = writeln!(body, "[{packet}+{}{dir}] {}", ms(e.t_us), e.text);
+        let _ = writeln!(body, "{} {}", super::text::evidence_place(e), e.text);
     }
     let _ = writeln!(body, "fix: {}", for_port(f.remedy, port));
     for c in &f.host_checks {

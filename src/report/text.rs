@@ -7,7 +7,7 @@ use super::attempts::Attempt;
 use super::escape::escape_control as esc;
 use super::{connection_name, for_port, server_port, ConnectionReport, Summary};
 use crate::diagnose::duration_text as ms;
-use crate::diagnose::{Confidence, Finding, Outcome, Severity, Verdict};
+use crate::diagnose::{Confidence, Evidence, Finding, Outcome, Severity, Verdict};
 use crate::session::{ConnectError, Entry, Event, Stage, Timeline};
 
 /// How text is drawn.
@@ -288,6 +288,16 @@ fn confidence_word(c: Confidence) -> &'static str {
     }
 }
 
+/// Where a piece of evidence was seen, as every report prints it: `[packet 14, +1182.0 ms S->C]`.
+pub(super) fn evidence_place(e: &Evidence) -> String {
+    let packet = e
+        .packet
+        .map(|p| format!("packet {p}, "))
+        .unwrap_or_default();
+    let dir = e.dir.map(|d| format!(" {}", d.arrow())).unwrap_or_default();
+    format!("[{packet}+{}{dir}]", ms(e.t_us))
+}
+
 pub(super) fn write_finding(
     n: usize,
     f: &Finding,
@@ -316,15 +326,10 @@ pub(super) fn write_finding(
         writeln!(out, "     explains: {}", esc(&f.explains.join("; ")))?;
     }
     for e in &f.evidence {
-        let packet = e
-            .packet
-            .map(|p| format!("packet {p}, "))
-            .unwrap_or_default();
-        let dir = e.dir.map(|d| format!(" {}", d.arrow())).unwrap_or_default();
         writeln!(
             out,
             "     {} {}",
-            style.dim(&format!("[{packet}+{}{dir}]", ms(e.t_us))),
+            style.dim(&evidence_place(e)),
             esc(&e.text)
         )?;
     }

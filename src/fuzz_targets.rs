@@ -130,7 +130,8 @@ pub fn packet(data: &[u8]) {
 }
 
 /// Decodes one frame and checks what must hold for any input: a TCP payload is no longer than its frame
-/// or a reassembled datagram, and reassembly stays within its limits.
+/// or a reassembled datagram, reassembly stays within its limits, and a frame `peek_tcp4` reads decodes
+/// to the segment it read.
 #[allow(clippy::panic)]
 fn decode_packet(
     d: &mut crate::replay::packet::Decoder,
@@ -138,10 +139,22 @@ fn decode_packet(
     frame: &[u8],
     ts: i64,
 ) {
-    use crate::replay::packet::{Decoded, MAX_FRAGMENT_BYTES, MAX_FRAGMENT_SETS};
-    if let Ok(Decoded::Tcp(t)) = d.decode(link, frame, ts) {
+    use crate::replay::packet::{peek_tcp4, Decoded, MAX_FRAGMENT_BYTES, MAX_FRAGMENT_SETS};
+    let peek = peek_tcp4(link, frame);
+    let decoded = d.decode(link, frame, ts);
+    if let Ok(Decoded::Tcp(t)) = &decoded {
         if t.payload.len() > frame.len().max(MAX_FRAGMENT_BYTES) {
             panic!("a TCP payload longer than its frame and than any datagram");
+        }
+    }
+    // The reader's filter drops packets on a peek alone: the decoder must read the same segment.
+    if let Some(p) = peek {
+        let v4 = |(ip, port): (u32, u16)| {
+            std::net::SocketAddr::from((std::net::Ipv4Addr::from(ip), port))
+        };
+        match &decoded {
+            Ok(Decoded::Tcp(t)) if (t.src, t.dst, t.flags) == (v4(p.src), v4(p.dst), p.flags) => {}
+            other => panic!("peek_tcp4 read {p:?}, the decoder {other:?}"),
         }
     }
     let s = d.stats();

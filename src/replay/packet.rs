@@ -412,6 +412,51 @@ pub fn parse_tcp(src: IpAddr, dst: IpAddr, segment: &[u8]) -> Result<TcpSegment<
     })
 }
 
+/// The endpoints and flags of a frame that [`Decoder::decode`] reads as one unfragmented IPv4 TCP segment,
+/// read from the frame's bytes without building the segment: what the file reader's filter needs to drop
+/// the packets of ignored flows (most packets of a capture) cheaply. `None` for anything else, the full
+/// decode then decides. When it is `Some`, the decode gives `Decoded::Tcp` with these endpoints and flags
+/// (the `packet` fuzz target and a property test hold it to that).
+pub fn peek_tcp4(link: LinkType, frame: &[u8]) -> Option<Tcp4Peek> {
+    let Ok(Network::Ipv4(packet)) = network_layer(link, frame) else {
+        return None;
+    };
+    let (&vihl, &protocol, flags_offset, total) = (
+        packet.first()?,
+        packet.get(9)?,
+        be16(packet, 6)?,
+        be16(packet, 2)?,
+    );
+    // Version 4, a whole header, TCP, not a fragment (neither more fragments nor an offset).
+    let header = usize::from(vihl & 0x0f) * 4;
+    if vihl >> 4 != 4 || header < 20 || protocol != proto::TCP || flags_offset & 0x3fff != 0 {
+        return None;
+    }
+    let total = match usize::from(total) {
+        0 => packet.len(),
+        t => t,
+    };
+    let segment = packet.get(header..total)?;
+    let (&offset, &flags) = (segment.get(12)?, segment.get(13)?);
+    let tcp_header = usize::from(offset >> 4) * 4;
+    if segment.len() < 20 || tcp_header < 20 || tcp_header > segment.len() {
+        return None;
+    }
+    Some(Tcp4Peek {
+        src: (be32(packet, 12)?, be16(segment, 0)?),
+        dst: (be32(packet, 16)?, be16(segment, 2)?),
+        flags: TcpFlags(flags),
+    })
+}
+
+/// What [`peek_tcp4`] reads: each endpoint as (address, port), and the TCP flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tcp4Peek {
+    pub src: (u32, u16),
+    pub dst: (u32, u16),
+    pub flags: TcpFlags,
+}
+
 /// The TCP endpoints (and sequence number, if quoted) of a quoted TCP header.
 fn quoted_tcp(
     layer: &'static str,
@@ -587,6 +632,12 @@ impl Decoder {
     /// What fragment reassembly did so far, limits hit included.
     pub fn stats(&self) -> DecoderStats {
         self.fragments.stats()
+    }
+
+    /// Expires fragment sets older than the timeout at `ts_us`, as every [`Decoder::decode`] does first:
+    /// for frames the reader handles without decoding them.
+    pub fn expire(&mut self, ts_us: i64) {
+        self.fragments.expire(ts_us);
     }
 
     /// Decodes one frame of link type `link`, captured at `ts_us` (microseconds; used to expire old

@@ -10,7 +10,9 @@ use std::time::Instant;
 
 use super::flows::{is_rdp_port, FinishedFlow, FlowTable, IgnoredFilter, Mark, Sorted};
 use super::cut::cut_tcp;
-use super::packet::{Decoded, Decoder, IcmpUnreachable, LinkType, TcpFlags, TcpSegment};
+use super::packet::{
+    peek_tcp4, Decoded, Decoder, IcmpUnreachable, LinkType, TcpFlags, TcpSegment,
+};
 use super::udp::UdpTransports;
 use super::file::{FileError, FileReader, Next, Skip};
 use super::{now_us, report_flow, ts_us, Progress, ReplayError, ReplayOptions, ReplayStats};
@@ -157,6 +159,23 @@ impl Reader {
             }
             Err(Skip::Filtered) => return,
         };
+        // Most packets of a file belong to flows the table already ignores: a peek at an IPv4 TCP
+        // frame's endpoints and flags is enough to drop them, without decoding it.
+        let mut sorted = None;
+        if let Some(filter) = &mut self.filter {
+            if let Some(peek) = peek_tcp4(link, data) {
+                match filter.sort_peeked(&peek, ts, number) {
+                    Sorted::Needed => sorted = Some(Sorted::Needed),
+                    dropped => {
+                        self.decoder.expire(ts);
+                        if dropped == Sorted::Tick {
+                            batch.items.push((Item::Tick, ts, number));
+                        }
+                        return;
+                    }
+                }
+            }
+        }
         let decoded = match self.decoder.decode(link, data, ts) {
             // Cut inside the IP packet: its headers still place the segment, and the bytes the capture
             // did not keep become a gap in its flow.
@@ -171,7 +190,8 @@ impl Reader {
         };
         match decoded {
             Ok((Decoded::Tcp(seg), missing)) => {
-                let sorted = self.filter.as_mut().map(|f| f.sort(&seg, ts, number));
+                let sorted =
+                    sorted.or_else(|| self.filter.as_mut().map(|f| f.sort(&seg, ts, number)));
                 match sorted.unwrap_or(Sorted::Needed) {
                     Sorted::Needed => batch.push_tcp(&seg, missing, ts, number),
                     Sorted::Tick => batch.items.push((Item::Tick, ts, number)),

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use super::{sweep_due, FlowKey, FlowOptions, Mark};
-use crate::replay::packet::{TcpFlags, TcpSegment};
+use crate::replay::packet::{Tcp4Peek, TcpFlags, TcpSegment};
 
 /// The reader thread's copy of the flows the table has marked ignored, so their packets are dropped where
 /// they are read instead of being handed over. It learns marks late (they come back from the analysis
@@ -53,16 +53,20 @@ enum FilterKey {
 impl FilterKey {
     fn of(a: SocketAddr, b: SocketAddr) -> Self {
         match (a, b) {
-            (SocketAddr::V4(a), SocketAddr::V4(b)) => {
-                let pack = |e: std::net::SocketAddrV4| {
-                    u64::from(u32::from(*e.ip())) << 16 | u64::from(e.port())
-                };
-                let (x, y) = (pack(a), pack(b));
-                let (lo, hi) = if x <= y { (x, y) } else { (y, x) };
-                Self::V4(u128::from(lo) << 64 | u128::from(hi))
-            }
+            (SocketAddr::V4(a), SocketAddr::V4(b)) => Self::v4(
+                (u32::from(*a.ip()), a.port()),
+                (u32::from(*b.ip()), b.port()),
+            ),
             _ => Self::Other(FlowKey::of(a, b)),
         }
+    }
+
+    /// An IPv4 flow from its two endpoints, each (address, port).
+    fn v4(a: (u32, u16), b: (u32, u16)) -> Self {
+        let pack = |(ip, port): (u32, u16)| u64::from(ip) << 16 | u64::from(port);
+        let (x, y) = (pack(a), pack(b));
+        let (lo, hi) = if x <= y { (x, y) } else { (y, x) };
+        Self::V4(u128::from(lo) << 64 | u128::from(hi))
     }
 
     fn of_flow(key: &FlowKey) -> Self {
@@ -87,9 +91,18 @@ impl IgnoredFilter {
     /// Sorts one segment (packet `packet`, time `ts`): needed by the table, or dropped (with a tick when
     /// the table's clock must still see its time).
     pub fn sort(&mut self, seg: &TcpSegment<'_>, ts: i64, packet: u64) -> Sorted {
+        self.sort_key(FilterKey::of(seg.src, seg.dst), seg.flags, ts, packet)
+    }
+
+    /// [`IgnoredFilter::sort`] for an IPv4 segment the reader has only peeked at: the same answer.
+    pub fn sort_peeked(&mut self, peek: &Tcp4Peek, ts: i64, packet: u64) -> Sorted {
+        self.sort_key(FilterKey::v4(peek.src, peek.dst), peek.flags, ts, packet)
+    }
+
+    fn sort_key(&mut self, key: FilterKey, flags: TcpFlags, ts: i64, packet: u64) -> Sorted {
         let new_second = sweep_due(self.last_ts, ts);
         self.last_ts = self.last_ts.max(ts);
-        if self.wants(seg, ts, packet) {
+        if self.wants_key(key, flags, ts, packet) {
             Sorted::Needed
         } else if new_second {
             Sorted::Tick
@@ -99,9 +112,12 @@ impl IgnoredFilter {
     }
 
     /// Whether the table needs this segment.
+    #[cfg(test)]
     fn wants(&mut self, seg: &TcpSegment<'_>, ts: i64, packet: u64) -> bool {
-        let key = FilterKey::of(seg.src, seg.dst);
-        let flags = seg.flags;
+        self.wants_key(FilterKey::of(seg.src, seg.dst), seg.flags, ts, packet)
+    }
+
+    fn wants_key(&mut self, key: FilterKey, flags: TcpFlags, ts: i64, packet: u64) -> bool {
         if flags.contains(TcpFlags::SYN)
             && !flags.contains(TcpFlags::ACK)
         {

@@ -869,6 +869,53 @@ fn every_prefix_of_every_golden_frame_is_an_error_or_nothing() {
     assert!(checked > 1000);
 }
 
+/// What the reader's filter relies on: when `peek_tcp4` reads a frame, the decoder reads it as a TCP
+/// segment with the same endpoints and flags. Returns whether the peek read it.
+fn check_peek(link: LinkType, frame: &[u8]) -> bool {
+    let Some(peek) = peek_tcp4(link, frame) else {
+        return false;
+    };
+    let v4 = |(ip, port): (u32, u16)| SocketAddr::from((std::net::Ipv4Addr::from(ip), port));
+    match Decoder::new().decode(link, frame, 0) {
+        Ok(Decoded::Tcp(t)) => {
+            assert_eq!((t.src, t.dst, t.flags), (v4(peek.src), v4(peek.dst), peek.flags));
+        }
+        other => panic!("peek_tcp4 read {peek:?}, the decoder {other:?}"),
+    }
+    true
+}
+
+#[test]
+fn peek_reads_unfragmented_ipv4_tcp_as_the_decoder_does() {
+    let peeked: Vec<bool> = goldens().iter().map(|(l, f)| check_peek(*l, f)).collect();
+    // IPv4 TCP over Ethernet, SLL, Null, raw and with options: read; IPv6, ICMP, UDP: not.
+    assert_eq!(
+        peeked,
+        [
+            true, false, true, false, true, false, true, true, false, true, false, false, false,
+            true, true, false, true, true, true, true
+        ]
+    );
+    let p = peek_tcp4(LinkType::Ipv4, &ipv4_tcp()).unwrap();
+    let t = tcp_of(LinkType::Ipv4, &ipv4_tcp());
+    assert_eq!(SocketAddr::from((std::net::Ipv4Addr::from(p.src.0), p.src.1)), t.0);
+    // A fragment (more fragments, or an offset) is left to the decoder and its reassembly.
+    for flags_offset in [[0x20, 0x00], [0x00, 0x01]] {
+        let mut frag = ipv4_tcp();
+        frag[6..8].copy_from_slice(&flags_offset);
+        assert!(peek_tcp4(LinkType::Ipv4, &frag).is_none());
+    }
+}
+
+#[test]
+fn every_prefix_of_every_golden_frame_peeks_as_it_decodes() {
+    for (link, frame) in goldens() {
+        for cut in 0..=frame.len() {
+            check_peek(link, &frame[..cut]);
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Fragments through the decoder.
 
@@ -1110,6 +1157,7 @@ proptest! {
     fn arbitrary_bytes_never_panic(link in 0..LinkType::ALL.len(), frame in proptest::collection::vec(any::<u8>(), 0..512)) {
         let mut d = Decoder::new();
         let _ = d.decode(LinkType::ALL[link], &frame, 0);
+        check_peek(LinkType::ALL[link], &frame);
     }
 
     #[test]
@@ -1122,6 +1170,28 @@ proptest! {
         }
         let mut d = Decoder::new();
         let _ = d.decode(link, &frame, 0);
+        check_peek(link, &frame);
+    }
+
+    /// The header fields the peek reads, set at random in a real frame: it agrees with the decoder.
+    #[test]
+    fn peek_agrees_with_the_decoder_on_edited_headers(
+        vihl in any::<u8>(),
+        total in prop_oneof![Just(0u16), 0..80u16, any::<u16>()],
+        flags_offset in prop_oneof![Just(0u16), Just(0x4000u16), any::<u16>()],
+        protocol in prop_oneof![Just(6u8), any::<u8>()],
+        offset in any::<u8>(),
+        cut in any::<usize>(),
+    ) {
+        let mut frame = ipv4_tcp();
+        frame[0] = vihl;
+        frame[2..4].copy_from_slice(&total.to_be_bytes());
+        frame[6..8].copy_from_slice(&flags_offset.to_be_bytes());
+        frame[9] = protocol;
+        frame[20 + 12] = offset;
+        let cut = cut % (frame.len() + 1);
+        check_peek(LinkType::Ipv4, &frame[..cut]);
+        check_peek(LinkType::Ipv4, &frame);
     }
 
     /// Any cut into 8-byte-aligned pieces, delivered in any order with duplicates, reassembles to

@@ -149,11 +149,8 @@ fn decode_packet(
     }
     // The reader's filter drops packets on a peek alone: the decoder must read the same segment.
     if let Some(p) = peek {
-        let v4 = |(ip, port): (u32, u16)| {
-            std::net::SocketAddr::from((std::net::Ipv4Addr::from(ip), port))
-        };
         match &decoded {
-            Ok(Decoded::Tcp(t)) if (t.src, t.dst, t.flags) == (v4(p.src), v4(p.dst), p.flags) => {}
+            Ok(Decoded::Tcp(t)) if ((t.src, t.dst), t.flags) == (p.addrs(), p.flags) => {}
             other => panic!("peek_tcp4 read {p:?}, the decoder {other:?}"),
         }
     }

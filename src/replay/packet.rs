@@ -413,39 +413,25 @@ pub fn parse_tcp(src: IpAddr, dst: IpAddr, segment: &[u8]) -> Result<TcpSegment<
 }
 
 /// The endpoints and flags of a frame that [`Decoder::decode`] reads as one unfragmented IPv4 TCP segment,
-/// read from the frame's bytes without building the segment: what the file reader's filter needs to drop
-/// the packets of ignored flows (most packets of a capture) cheaply. `None` for anything else, the full
-/// decode then decides. When it is `Some`, the decode gives `Decoded::Tcp` with these endpoints and flags
-/// (the `packet` fuzz target and a property test hold it to that).
+/// read with the decoder's own parsers but without its fragment state or the decoded segment's socket
+/// addresses: what the file reader's filter needs to drop the packets of ignored flows (most packets of a
+/// capture) cheaply. `None` for anything else, the full decode then decides. When it is `Some`, the decode
+/// gives `Decoded::Tcp` with these endpoints and flags (the `packet` fuzz target and a property test hold it
+/// to that).
 pub fn peek_tcp4(link: LinkType, frame: &[u8]) -> Option<Tcp4Peek> {
     let Ok(Network::Ipv4(packet)) = network_layer(link, frame) else {
         return None;
     };
-    let (&vihl, &protocol, flags_offset, total) = (
-        packet.first()?,
-        packet.get(9)?,
-        be16(packet, 6)?,
-        be16(packet, 2)?,
-    );
-    // Version 4, a whole header, TCP, not a fragment (neither more fragments nor an offset).
-    let header = usize::from(vihl & 0x0f) * 4;
-    if vihl >> 4 != 4 || header < 20 || protocol != proto::TCP || flags_offset & 0x3fff != 0 {
+    // The protocol byte first, as the decoder reads it, before the header is parsed.
+    if packet.get(9) != Some(&proto::TCP) {
         return None;
     }
-    let total = match usize::from(total) {
-        0 => packet.len(),
-        t => t,
-    };
-    let segment = packet.get(header..total)?;
-    let (&offset, &flags) = (segment.get(12)?, segment.get(13)?);
-    let tcp_header = usize::from(offset >> 4) * 4;
-    if segment.len() < 20 || tcp_header < 20 || tcp_header > segment.len() {
-        return None;
-    }
+    let p = ip::parse_ipv4(packet).ok().filter(|p| !p.is_fragment())?;
+    let seg = parse_tcp(IpAddr::V4(p.src), IpAddr::V4(p.dst), p.payload).ok()?;
     Some(Tcp4Peek {
-        src: (be32(packet, 12)?, be16(segment, 0)?),
-        dst: (be32(packet, 16)?, be16(segment, 2)?),
-        flags: TcpFlags(flags),
+        src: (u32::from(p.src), seg.src.port()),
+        dst: (u32::from(p.dst), seg.dst.port()),
+        flags: seg.flags,
     })
 }
 
@@ -455,6 +441,14 @@ pub struct Tcp4Peek {
     pub src: (u32, u16),
     pub dst: (u32, u16),
     pub flags: TcpFlags,
+}
+
+impl Tcp4Peek {
+    /// Both endpoints as socket addresses, source first, as the decoded segment has them.
+    pub fn addrs(&self) -> (SocketAddr, SocketAddr) {
+        let addr = |(ip, port): (u32, u16)| SocketAddr::from((std::net::Ipv4Addr::from(ip), port));
+        (addr(self.src), addr(self.dst))
+    }
 }
 
 /// The TCP endpoints (and sequence number, if quoted) of a quoted TCP header.

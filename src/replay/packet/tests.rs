@@ -875,11 +875,8 @@ fn check_peek(link: LinkType, frame: &[u8]) -> bool {
     let Some(peek) = peek_tcp4(link, frame) else {
         return false;
     };
-    let v4 = |(ip, port): (u32, u16)| SocketAddr::from((std::net::Ipv4Addr::from(ip), port));
     match Decoder::new().decode(link, frame, 0) {
-        Ok(Decoded::Tcp(t)) => {
-            assert_eq!((t.src, t.dst, t.flags), (v4(peek.src), v4(peek.dst), peek.flags));
-        }
+        Ok(Decoded::Tcp(t)) => assert_eq!(((t.src, t.dst), t.flags), (peek.addrs(), peek.flags)),
         other => panic!("peek_tcp4 read {peek:?}, the decoder {other:?}"),
     }
     true
@@ -898,7 +895,7 @@ fn peek_reads_unfragmented_ipv4_tcp_as_the_decoder_does() {
     );
     let p = peek_tcp4(LinkType::Ipv4, &ipv4_tcp()).unwrap();
     let t = tcp_of(LinkType::Ipv4, &ipv4_tcp());
-    assert_eq!(SocketAddr::from((std::net::Ipv4Addr::from(p.src.0), p.src.1)), t.0);
+    assert_eq!(p.addrs().0, t.0);
     // A fragment (more fragments, or an offset) is left to the decoder and its reassembly.
     for flags_offset in [[0x20, 0x00], [0x00, 0x01]] {
         let mut frag = ipv4_tcp();
